@@ -1,0 +1,1 @@
+"""Benchmarks: each module exposes ``main() -> None`` and prints ratios vs a same-run baseline."""

@@ -1,0 +1,71 @@
+"""The ``harness`` command line (typer + rich).
+
+Each command group lives in its own module with a ``register(app)`` function and
+imports its heavy dependencies inside the command bodies, so ``harness --version``
+and ``harness validate`` start fast. Every ``HarnessError`` becomes one line on
+stderr and exit code 2; no traceback reaches the user for bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from harness import __version__
+from harness.cli import contracts, faults, proxy, report, run, sandbox, validate
+from harness.errors import HarnessError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+app = typer.Typer(
+    name="harness",
+    help="Chaos and contract testing for AI agent orchestrations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"harness {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Chaos and contract testing for AI agent orchestrations."""
+
+
+for module in (validate, sandbox, proxy, faults, run, report, contracts):
+    module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, map HarnessError to exit 2 without traceback."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except HarnessError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

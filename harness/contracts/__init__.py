@@ -1,0 +1,1 @@
+"""harness.contracts (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""harness.faults (see DESIGN.md)."""

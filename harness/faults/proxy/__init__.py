@@ -1,0 +1,1 @@
+"""harness.faults.proxy (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""harness.load (see DESIGN.md)."""

@@ -1,0 +1,148 @@
+"""``system.yaml``: the system under test, described once.
+
+A system is a set of services (one orchestrator, several agents), the edges between
+them (each edge may run through a named proxy so the fault layer can sit in between),
+how to submit work and read its status, where traces and audit events land, the Cedar
+policies, and the safety envelope (environment name and target allowlist).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.model.durations import Duration
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartSpec(_Strict):
+    """How the harness starts a supervised service."""
+
+    command: list[str] = Field(min_length=1, description="argv of the process")
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    ready_timeout_s: Duration = 30.0
+
+
+class ExternalCommands(_Strict):
+    """Allowlisted commands for process faults on a system the harness does not supervise."""
+
+    kill: list[str] | None = None
+    pause: list[str] | None = None
+    resume: list[str] | None = None
+    restart: list[str] | None = None
+
+
+class Service(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["orchestrator", "agent"]
+    protocol: Literal["rest", "a2a", "mcp"]
+    base_url: str
+    health_url: str | None = None
+    openapi_url: str | None = Field(default=None, description="OpenAPI document of a REST agent")
+    start: StartSpec | None = None
+    external: bool = False
+    commands: ExternalCommands | None = None
+
+    @model_validator(mode="after")
+    def _start_or_external(self) -> Service:
+        if self.start is None and not self.external:
+            raise ValueError("a service needs either 'start' (supervised) or 'external: true'")
+        if self.start is not None and self.external:
+            raise ValueError("'start' and 'external: true' exclude each other")
+        return self
+
+
+class Edge(_Strict):
+    """A call path caller -> callee. With ``proxy`` set, traffic runs through that proxy."""
+
+    caller: str
+    callee: str
+    proxy: str | None = Field(default=None, description="name of the proxy on this edge")
+    listen: str | None = Field(default=None, description="host:port the proxy listens on")
+    upstream: str | None = Field(default=None, description="host:port of the callee")
+
+    @property
+    def name(self) -> str:
+        return f"{self.caller}->{self.callee}"
+
+
+class ProxySpec(_Strict):
+    api_url: str = "http://127.0.0.1:8474"
+    embedded: bool = True
+
+
+class WorkflowApi(_Strict):
+    """How to submit one unit of work and poll it."""
+
+    submit_url: str
+    submit_method: Literal["POST", "PUT"] = "POST"
+    body: dict[str, object] = Field(default_factory=dict, description="JSON body; '{n}' is replaced")
+    idempotency_header: str | None = "Idempotency-Key"
+    id_pointer: str = "/workflow_id"
+    status_url: str = Field(description="URL with '{id}' for the workflow id")
+    state_pointer: str = "/state"
+    done_states: list[str] = Field(default_factory=lambda: ["SUCCESS"])
+    failed_states: list[str] = Field(default_factory=lambda: ["ERROR", "CANCELLED"])
+
+
+class TraceSource(_Strict):
+    jsonl: str | None = None
+    otlp_endpoint: str | None = None
+
+
+class AuditSource(_Strict):
+    jsonl: str | None = None
+
+
+class Policies(_Strict):
+    files: list[str] = Field(default_factory=list, description="Cedar policy files")
+    entities: str | None = Field(default=None, description="Cedar entities JSON file")
+
+
+class Safety(_Strict):
+    environment: str = "staging"
+    allow_targets: list[str] = Field(
+        default_factory=list, description="hosts outside loopback the harness may touch"
+    )
+
+
+class SystemSpec(_Strict):
+    name: str
+    description: str = ""
+    safety: Safety = Field(default_factory=Safety)
+    proxy: ProxySpec = Field(default_factory=ProxySpec)
+    services: list[Service] = Field(min_length=1)
+    edges: list[Edge] = Field(default_factory=list)
+    workflow: WorkflowApi | None = None
+    traces: TraceSource = Field(default_factory=TraceSource)
+    audit: AuditSource = Field(default_factory=AuditSource)
+    policies: Policies = Field(default_factory=Policies)
+
+    @model_validator(mode="after")
+    def _edges_name_services(self) -> SystemSpec:
+        names = {s.name for s in self.services}
+        if len(names) != len(self.services):
+            raise ValueError("service names must be unique")
+        for edge in self.edges:
+            for end in (edge.caller, edge.callee):
+                if end not in names:
+                    raise ValueError(f"edge {edge.name} names unknown service {end!r}; known: {sorted(names)}")
+        return self
+
+    def service(self, name: str) -> Service:
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise KeyError(name)
+
+    def edge(self, name: str) -> Edge:
+        """Find an edge by ``caller->callee``, by its proxy name, or by callee name."""
+        for edge in self.edges:
+            if name in (edge.name, edge.proxy, edge.callee):
+                return edge
+        raise KeyError(name)

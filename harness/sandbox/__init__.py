@@ -1,0 +1,1 @@
+"""harness.sandbox (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""harness.scoring (see DESIGN.md)."""

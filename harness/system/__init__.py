@@ -1,0 +1,1 @@
+"""Start, stop and health-check the system under test (supervised processes or external)."""
