@@ -1,0 +1,10 @@
+"""CLI commands of the score layer (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    _ = app
