@@ -1,0 +1,87 @@
+"""Append-only, crash-safe journal writer.
+
+Each event is one JSON line, written with a single ``write`` of the whole line,
+flushed and fsync'd before ``emit`` returns. A run killed with SIGKILL therefore
+leaves a journal whose every complete line is valid; the reader
+(``harness.model.journal.parse_journal_lines``) skips a torn last line.
+
+The writer is thread-safe: probes, the load sample reader and the phase loop all
+emit from their own threads. Context (scenario, repeat, phase) is set by the engine
+and stamped on every event so readers never need to reconstruct it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+_SECRET_KEY = re.compile(r"(authorization|cookie|api[-_]?key|token|secret|password|passwd)", re.I)
+REDACTED = "***"
+
+
+def redact(value: Any) -> Any:
+    """Replace values under secret-looking keys, recursively."""
+    if isinstance(value, dict):
+        return {k: (REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else redact(v))
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
+class JournalWriter:
+    """Write ``journal.jsonl`` for one run."""
+
+    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fsync = fsync
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.context: dict[str, Any] = {}
+        self.closed = False
+
+    def set_context(self, **context: Any) -> None:
+        """Set (or with None, clear) context fields stamped on every following event."""
+        with self._lock:
+            for key, value in context.items():
+                if value is None:
+                    self.context.pop(key, None)
+                else:
+                    self.context[key] = value
+
+    def emit(self, kind: str, *, t_mono: float | None = None, t_wall: float | None = None,
+             **fields: Any) -> dict[str, Any]:
+        """Append one event and return it. ``t_mono``/``t_wall`` default to now."""
+        now_mono, now_wall = time.monotonic(), time.time()
+        with self._lock:
+            if self.closed:
+                return {}
+            event: dict[str, Any] = {**self.context, **redact(fields)}
+            event.update(seq=self._seq, kind=kind,
+                         t_mono=now_mono if t_mono is None else t_mono,
+                         t_wall=now_wall if t_wall is None else t_wall)
+            line = (json.dumps(event, separators=(",", ":"), default=str) + "\n").encode()
+            os.write(self._fd, line)
+            if self._fsync:
+                os.fsync(self._fd)
+            self._seq += 1
+        return event
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                os.close(self._fd)
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

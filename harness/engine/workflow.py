@@ -1,0 +1,70 @@
+"""A generic client for "submit one unit of work, then poll it" (``system.yaml: workflow``).
+
+Used by workflow probes and by the end-of-scenario accounting that matches every
+submitted workflow to an outcome. Templates: in the body, ``{n}`` becomes a counter
+and ``{uuid}`` a fresh UUID, so every submission is a distinct work item.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+import httpx
+
+from harness.model.pointer import resolve as pointer
+from harness.model.system import WorkflowApi
+
+_counter = itertools.count(1)
+
+
+def render_body(template: Any, n: int, token: str) -> Any:
+    """Fill ``{n}``/``{uuid}`` placeholders in every string of a JSON template."""
+    if isinstance(template, dict):
+        return {k: render_body(v, n, token) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render_body(v, n, token) for v in template]
+    if isinstance(template, str):
+        return template.replace("{n}", str(n)).replace("{uuid}", token)
+    return template
+
+
+class WorkflowClient:
+    """Submit and poll workflows of one system. Thread-safe (httpx.Client is)."""
+
+    def __init__(self, api: WorkflowApi, *, timeout_s: float = 5.0) -> None:
+        self.api = api
+        self._client = httpx.Client(timeout=timeout_s, trust_env=False)
+
+    def submit(self, body: dict[str, Any] | None = None) -> tuple[str, str]:
+        """Submit one work item; return ``(workflow_id, idempotency_key)``. Raises httpx errors."""
+        n, token = next(_counter), uuid.uuid4().hex
+        payload = render_body(body if body is not None else self.api.body, n, token)
+        headers = {}
+        key = f"harness-{token}"
+        if self.api.idempotency_header:
+            headers[self.api.idempotency_header] = key
+        resp = self._client.request(self.api.submit_method, self.api.submit_url, json=payload, headers=headers)
+        resp.raise_for_status()
+        wf_id = pointer(resp.json(), self.api.id_pointer)
+        if wf_id is None:
+            raise ValueError(f"submit response has no {self.api.id_pointer!r}: {resp.text[:200]}")
+        return str(wf_id), key
+
+    def state(self, workflow_id: str) -> str:
+        """Current state string, ``UNKNOWN`` if the system has no record (404)."""
+        resp = self._client.get(self.api.status_url.replace("{id}", workflow_id))
+        if resp.status_code == 404:
+            return "UNKNOWN"
+        resp.raise_for_status()
+        return str(pointer(resp.json(), self.api.state_pointer, "UNKNOWN"))
+
+    def is_done(self, state: str) -> bool:
+        return state in self.api.done_states
+
+    def is_failed(self, state: str) -> bool:
+        return state in self.api.failed_states
+
+    def close(self) -> None:
+        self._client.close()
