@@ -1,10 +1,110 @@
-"""CLI commands of the run layer (placeholder until its issue lands)."""
+"""``harness run``: run chaos scenarios against a system (the embedded sandbox by default)."""
 
 from __future__ import annotations
 
+import tempfile
+import threading
+import time
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from harness.errors import ConfigError
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _default_scenarios() -> list[Path]:
+    found = sorted(Path("scenarios").glob("*.yaml"))
+    if not found:
+        raise ConfigError("no scenarios given and none found in ./scenarios/*.yaml; "
+                          "pass scenario files or run from the project root")
+    return found
+
+
+def _status_table(status: object) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None)
+    for col in ("scenario", "repeat", "phase", "left", "availability (5 s)", "active faults"):
+        table.add_column(col)
+    left = max(0.0, status.phase_ends_at - time.monotonic())  # type: ignore[attr-defined]
+    avail = status.availability()  # type: ignore[attr-defined]
+    table.add_row(status.scenario, str(status.repeat + 1), status.phase,  # type: ignore[attr-defined]
+                  f"{left:4.1f}s", "-" if avail is None else f"{avail:.1%}",
+                  ", ".join(status.active_faults) or "none")  # type: ignore[attr-defined]
+    return table
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
-    _ = app
+    @app.command("run")
+    def run_cmd(
+        scenarios: list[Path] = typer.Argument(None, help="scenario YAML files (default: scenarios/*.yaml)"),
+        system: Path | None = typer.Option(None, "--system", "-s", help="system.yaml of the system under test"),
+        sandbox: bool = typer.Option(False, "--sandbox", help="use the embedded sandbox (the default)"),
+        defect: list[str] = typer.Option([], "--defect", help="seeded sandbox defect to switch on (repeatable)"),
+        repeats: int | None = typer.Option(None, "--repeats", min=1, help="override every scenario's repeats"),
+        seed: int | None = typer.Option(None, "--seed", help="seed for jitter and load (recorded in the journal)"),
+        out: Path = typer.Option(Path("reports"), "--out", help="folder for reports/<run-id>/"),
+        settle: float = typer.Option(20.0, "--settle", min=0, help="seconds to let in-flight work finish"),
+        production: bool = typer.Option(False, "--i-know-this-is-production",
+                                        help="allow a system whose environment is 'production'"),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="live progress display"),
+    ) -> None:
+        """Run scenarios: baseline -> inject -> observe -> revert -> recover, then score and report.
+
+        Exit codes: 0 ran and held, 1 an SLO or steady state failed, 2 usage/config error,
+        3 aborted by a safety condition, 130 interrupted (all faults reverted).
+        """
+        from harness.engine.run import execute_run
+        from harness.engine.scenario_runner import LiveStatus
+        from harness.model.loader import load_scenario, load_system
+
+        paths = list(scenarios) if scenarios else _default_scenarios()
+        for path in paths:  # validate everything before touching anything
+            load_scenario(path)
+        if defect and system is not None and not sandbox:
+            raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
+        status = LiveStatus()
+
+        def run_against(spec, spec_path, supervisor):  # type: ignore[no-untyped-def]
+            stop = threading.Event()
+            live = Live(_status_table(status), console=console, refresh_per_second=4, transient=True) \
+                if progress and console.is_terminal else None
+
+            def refresh() -> None:
+                while not stop.wait(0.25):
+                    if live is not None and status.scenario:
+                        live.update(_status_table(status))
+
+            thread = threading.Thread(target=refresh, daemon=True)
+            if live is not None:
+                live.start()
+            thread.start()
+            try:
+                return execute_run(paths, spec, system_path=spec_path, out_root=out, repeats=repeats, seed=seed,
+                                   supervisor=supervisor, allow_production=production, settle_s=settle,
+                                   status=status, on_event=lambda msg: console.print(msg))
+            finally:
+                stop.set()
+                if live is not None:
+                    live.stop()
+
+        if system is not None and not sandbox:
+            result = run_against(load_system(system), system, None)
+        else:
+            from harness.sandbox import Sandbox
+
+            state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
+            console.print(f"starting the embedded sandbox in {state_dir} ...")
+            with Sandbox(state_dir, defects=defect) as box:
+                console.print(f"sandbox up: system.yaml at {box.system_yaml_path}")
+                result = run_against(box.system_spec(), Path(box.system_yaml_path), box.supervisor)
+            console.print("sandbox down")
+        console.print(f"run {result.run_id}: {result.run_dir}")
+        for name, path in sorted(result.outputs.items()):
+            console.print(f"  {name}: {path}")
+        raise typer.Exit(result.exit_code)
+
+    _ = run_cmd

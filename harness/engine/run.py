@@ -1,0 +1,192 @@
+"""A whole run: validate, check safety, run every scenario repeat, collect, score, report.
+
+``execute_run`` is what ``harness run`` and the pytest plugin call. It owns the run
+folder ``<out_root>/<run-id>/`` and the journal, opens one fault session (cleanup
+ledger + signal handling) for the whole run, and returns an exit code:
+0 ran and held, 1 an SLO or steady-state check failed, 3 aborted by a safety
+condition, 130 interrupted. Bad configuration raises ``ConfigError`` (exit 2) before
+anything is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.engine.collect import collect_telemetry
+from harness.engine.journal import JournalWriter
+from harness.engine.scenario_runner import LiveStatus, RepeatOutcome, ScenarioRunner
+from harness.errors import ConfigError
+from harness.model.loader import load_scenario
+from harness.model.scenario import Scenario
+from harness.model.system import SystemSpec
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    exit_code: int
+    outcomes: list[RepeatOutcome] = field(default_factory=list)
+    verdict: str | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def git_sha(cwd: Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=cwd, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def load_scenarios(paths: Sequence[Path]) -> list[tuple[str, Scenario]]:
+    """Validate every scenario before running any; names are file stems (unique)."""
+    if not paths:
+        raise ConfigError("no scenario files given (and none found in scenarios/)")
+    loaded, seen = [], set()
+    for path in paths:
+        scenario = load_scenario(path)
+        name = Path(path).stem
+        if name in seen:
+            raise ConfigError(f"two scenarios are named {name!r}; file stems must be unique", path=str(path))
+        seen.add(name)
+        loaded.append((name, scenario))
+    return loaded
+
+
+def check_safety(system: SystemSpec, *, allow_production: bool) -> dict[str, Any]:
+    """Refuse non-allowlisted targets and production (unless overridden). Returns what to journal."""
+    from harness.faults.guard import check_environment, check_target
+
+    override = check_environment(system, override=allow_production)
+    urls = [system.proxy.api_url]
+    for svc in system.services:
+        urls += [svc.base_url] + ([svc.health_url] if svc.health_url else [])
+    if system.workflow:
+        urls += [system.workflow.submit_url, system.workflow.status_url.replace("{id}", "x")]
+    for url in urls:
+        check_target(url, system)
+    return {"production_override": bool(override)} if override else {}
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"harness": __version__, "python": platform.python_version()}
+    for pkg in ("locust", "dbos", "pact-python", "schemathesis", "cedarpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def execute_run(
+    scenario_paths: Sequence[Path],
+    system: SystemSpec,
+    *,
+    system_path: Path | None = None,
+    out_root: Path = Path("reports"),
+    repeats: int | None = None,
+    seed: int | None = None,
+    supervisor: Any = None,
+    allow_production: bool = False,
+    ledger_path: Path | None = None,
+    settle_s: float = 20.0,
+    status: LiveStatus | None = None,
+    on_event: Callable[[str], None] | None = None,
+    score: bool = True,
+    run_id: str | None = None,
+) -> RunResult:
+    from harness.faults.guard import CleanupLedger, FaultSession
+    from harness.faults.registry import build_fault
+
+    scenarios = load_scenarios(scenario_paths)
+    overrides = check_safety(system, allow_production=allow_production)
+    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    random.seed(seed)
+    run_id = run_id or new_run_id()
+    run_dir = out_root / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    result = RunResult(run_id, run_dir, EXIT_OK)
+    say = on_event or (lambda _msg: None)
+    status = status or LiveStatus()
+    ledger = CleanupLedger(ledger_path or Path(".harness") / "ledger.jsonl")
+
+    def load_factory(profile: Any, on_sample: Callable[[Any], None], name: str, repeat: int) -> Any:
+        from harness.load import LoadGenerator
+
+        if system.workflow is None:
+            raise ConfigError("a scenario has 'load' but system.yaml has no 'workflow' section",
+                              path=str(system_path) if system_path else None, field="workflow")
+        health = next((s.health_url for s in system.services if s.kind == "orchestrator"), None)
+        return LoadGenerator(profile, system.workflow, out_dir=run_dir / "load" / f"{name}-r{repeat}",
+                             seed=seed, on_sample=on_sample, health_url=health)
+
+    start_wall = time.time()
+    interrupted = False
+    with JournalWriter(run_dir / "journal.jsonl") as journal:
+        journal.emit("run_start", run_id=run_id, system=system.name, seed=seed, git_sha=git_sha(),
+                     versions=_versions(), scenarios=[n for n, _ in scenarios], overrides=overrides,
+                     pid=os.getpid())
+        try:
+            with FaultSession(ledger) as session:
+                runner = ScenarioRunner(journal=journal, system=system, session=session,
+                                        build_fault=build_fault, supervisor=supervisor,
+                                        load_factory=load_factory, status=status, settle_s=settle_s,
+                                        seed=seed, out_dir=run_dir)
+                for name, scenario in scenarios:
+                    for repeat in range(repeats or scenario.repeats):
+                        say(f"scenario {name} repeat {repeat + 1}/{repeats or scenario.repeats}: {scenario.title}")
+                        outcome = runner.run(name, scenario, repeat)
+                        result.outcomes.append(outcome)
+                        if outcome.aborted:
+                            say(f"  aborted: {outcome.reason}")
+        except KeyboardInterrupt:
+            interrupted = True
+            journal.set_context(scenario=None, repeat=None, phase=None)
+            journal.emit("abort", reason="interrupted (Ctrl-C); all faults reverted", condition="signal")
+        finally:
+            aborted = interrupted or any(o.aborted for o in result.outcomes)
+            code = EXIT_INTERRUPTED if interrupted else (EXIT_ABORTED if aborted else EXIT_OK)
+            journal.emit("run_end", exit_code=code, aborted=aborted)
+            result.exit_code = code
+    counts = collect_telemetry(system, run_dir, start_wall=start_wall, end_wall=time.time(),
+                               system_path=system_path)
+    say(f"collected {counts['spans']} spans, {counts['audit']} audit events")
+    if interrupted:
+        return result
+    if score:
+        _score_and_report(result, out_root, say)
+    return result
+
+
+def _score_and_report(result: RunResult, out_root: Path, say: Callable[[str], None]) -> None:
+    from harness.report import write_reports
+    from harness.scoring import score_run
+    from harness.telemetry.rundir import load_run
+
+    scorecard = score_run(load_run(result.run_dir))
+    (result.run_dir / "scorecard.json").write_text(scorecard.model_dump_json(indent=2), encoding="utf-8")
+    result.verdict = scorecard.verdict
+    if result.exit_code == EXIT_OK and scorecard.verdict == "fail":
+        result.exit_code = EXIT_FAILED
+    result.outputs = write_reports(result.run_dir, history=out_root / "history.jsonl")
+    say(f"verdict {scorecard.verdict}, resilience score {scorecard.resilience_score:.1f}")
