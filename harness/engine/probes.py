@@ -47,10 +47,10 @@ def _check_json(check: JsonCheck, doc: Any) -> str | None:
     return None
 
 
-def run_http_probe(probe: HttpProbe, client: httpx.Client) -> ProbeResult:
+def run_http_probe(probe: HttpProbe, client: httpx.Client, base_urls: dict[str, str] | None = None) -> ProbeResult:
     start = time.monotonic()
     try:
-        resp = client.request(probe.method, probe.url, timeout=probe.timeout_s)
+        resp = client.request(probe.method, probe.resolved_url(base_urls or {}), timeout=probe.timeout_s)
     except httpx.HTTPError as exc:
         return ProbeResult(False, (time.monotonic() - start) * 1000, f"{type(exc).__name__}: {exc}"[:200])
     latency_ms = (time.monotonic() - start) * 1000
@@ -109,8 +109,9 @@ class ProbeSet:
     """Runs a scenario's probes in background threads until ``stop()``."""
 
     def __init__(self, probes: list[HttpProbe | WorkflowProbe | CommandProbe], emit: Emit,
-                 workflow: WorkflowClient | None) -> None:
+                 workflow: WorkflowClient | None, base_urls: dict[str, str] | None = None) -> None:
         self.probes = probes
+        self.base_urls = base_urls or {}
         self._emit = emit
         self._workflow = workflow
         self._stop = threading.Event()
@@ -121,7 +122,7 @@ class ProbeSet:
 
     def _once(self, probe: HttpProbe | WorkflowProbe | CommandProbe) -> ProbeResult:
         if isinstance(probe, HttpProbe):
-            return run_http_probe(probe, self._http)
+            return run_http_probe(probe, self._http, self.base_urls)
         if isinstance(probe, CommandProbe):
             return run_command_probe(probe)
         if self._workflow is None:

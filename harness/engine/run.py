@@ -71,6 +71,33 @@ def load_scenarios(paths: Sequence[Path]) -> list[tuple[str, Scenario]]:
     return loaded
 
 
+def check_against_system(scenarios: list[tuple[str, Scenario]], paths: Sequence[Path],
+                         system: SystemSpec) -> None:
+    """Every probe service and fault target a scenario names must exist in system.yaml."""
+    services = {svc.name for svc in system.services}
+    for (name, scenario), path in zip(scenarios, paths, strict=True):
+        for i, probe in enumerate(scenario.steady_state):
+            svc = getattr(probe, "service", None)
+            if svc is not None and svc not in services:
+                raise ConfigError(f"unknown service {svc!r}; system.yaml has {sorted(services)}",
+                                  path=str(path), field=f"steady_state[{i}].service")
+        for i, fault in enumerate(scenario.faults):
+            if fault.target.service is not None and fault.target.service not in services:
+                raise ConfigError(f"unknown service {fault.target.service!r}; system.yaml has {sorted(services)}",
+                                  path=str(path), field=f"faults[{i}].target.service")
+            if fault.target.edge is not None:
+                try:
+                    edge = system.edge(fault.target.edge)
+                except KeyError:
+                    known = [e.proxy or e.name for e in system.edges]
+                    raise ConfigError(f"unknown edge {fault.target.edge!r}; system.yaml has {known}",
+                                      path=str(path), field=f"faults[{i}].target.edge") from None
+                if edge.proxy is None:
+                    raise ConfigError(f"edge {edge.name} runs through no proxy, so network faults cannot reach it",
+                                      path=str(path), field=f"faults[{i}].target.edge")
+        _ = name
+
+
 def check_safety(system: SystemSpec, *, allow_production: bool) -> dict[str, Any]:
     """Refuse non-allowlisted targets and production (unless overridden). Returns what to journal."""
     from harness.faults.guard import check_environment, check_target
@@ -119,6 +146,7 @@ def execute_run(
     from harness.faults.registry import build_fault
 
     scenarios = load_scenarios(scenario_paths)
+    check_against_system(scenarios, scenario_paths, system)
     overrides = check_safety(system, allow_production=allow_production)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     random.seed(seed)

@@ -185,7 +185,8 @@ class ScenarioRunner:
                    slos=[s.model_dump() for s in scenario.slos], description=scenario.description)
         planned = self._plan_faults(name, repeat, scenario)
         load = None
-        probes = ProbeSet(list(scenario.steady_state), self._emit, self.workflow)
+        probes = ProbeSet(list(scenario.steady_state), self._emit, self.workflow,
+                          {svc.name: svc.base_url for svc in self.system.services})
         try:
             if scenario.load is not None and scenario.load.users > 0 and self.load_factory is not None:
                 load = self.load_factory(scenario.load, self._on_sample, name, repeat)

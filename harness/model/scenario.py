@@ -58,7 +58,9 @@ class JsonCheck(_Strict):
 class HttpProbe(_Strict):
     type: Literal["http"]
     name: str
-    url: str
+    url: str | None = Field(default=None, description="absolute URL; or use service + path")
+    service: str | None = Field(default=None, description="service in system.yaml whose base_url is used")
+    path: str = "/"
     method: Literal["GET", "POST", "HEAD"] = "GET"
     expect_status: list[int] = Field(default_factory=lambda: [200])
     json_check: JsonCheck | None = Field(default=None, alias="json")
@@ -67,6 +69,20 @@ class HttpProbe(_Strict):
     timeout_s: Duration = 2.0
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _url_or_service(self) -> HttpProbe:
+        if (self.url is None) == (self.service is None):
+            raise ValueError("an http probe needs exactly one of 'url' or 'service' (with 'path')")
+        return self
+
+    def resolved_url(self, base_urls: dict[str, str]) -> str:
+        """The URL to call, given the system's service base URLs."""
+        if self.url is not None:
+            return self.url
+        if self.service not in base_urls:
+            raise KeyError(self.service)
+        return base_urls[self.service].rstrip("/") + "/" + self.path.lstrip("/")
 
 
 class WorkflowProbe(_Strict):
