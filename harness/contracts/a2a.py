@@ -1,0 +1,308 @@
+"""A2A 1.0 contract checks against a live agent: its card, and generated JSON-RPC calls.
+
+What is checked (each a named check in the ContractResult):
+
+- ``card.fetch``: ``GET /.well-known/agent-card.json`` answers 200 JSON.
+- ``card.shape``: the A2A 1.0 card shape: ``name``, ``version``, ``description``,
+  ``supportedInterfaces[]`` (each with ``url``, ``protocolBinding``, ``protocolVersion``),
+  ``capabilities``, ``skills[]`` (``id``, ``name``, ``description``, ``tags``), a
+  ``protocolVersion`` of ``1.0`` on some interface, and a strict protobuf parse (an
+  unknown field such as 0.3's top-level ``url`` is named).
+- ``SendMessage`` / ``GetTask`` with hypothesis-generated inputs (header ``A2A-Version:
+  1.0``): well-formed JSON-RPC 2.0, ``result`` is a ``message`` or a ``task``, legal
+  ``TASK_STATE_*`` states, the task is retrievable, and any ``data`` part of a completed
+  task's artifacts matches the output schema the card declares for the skill.
+- Error paths: unknown method, malformed params, an unknown task id and schema-violating
+  data must come back as JSON-RPC errors (or a failed task), never a 5xx or a crash.
+
+A card declares skill schemas through a card extension (A2A 1.0 cards have no schema
+field): ``capabilities.extensions[]`` entry whose ``params.skills`` maps a skill id to
+``{"input": <JSON Schema>, "output": <JSON Schema>}``; by convention its ``uri`` is
+``SKILL_SCHEMA_EXTENSION``. Without it, inputs are generated text and outputs are only
+checked for shape.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import httpx
+from hypothesis import strategies as st
+
+from harness.contracts._schema import draw, invalid_variants, jsonrpc_problem, samples, violations
+from harness.contracts.results import Tally
+from harness.model.scorecard import ContractResult
+
+SKILL_SCHEMA_EXTENSION = "https://harness.dev/a2a/ext/skill-schema/v1"
+CARD_PATH = "/.well-known/agent-card.json"
+HEADERS = {"A2A-Version": "1.0", "Content-Type": "application/json"}
+LEGAL_STATES = frozenset({
+    "TASK_STATE_SUBMITTED", "TASK_STATE_WORKING", "TASK_STATE_COMPLETED", "TASK_STATE_FAILED",
+    "TASK_STATE_CANCELED", "TASK_STATE_INPUT_REQUIRED", "TASK_STATE_REJECTED", "TASK_STATE_AUTH_REQUIRED",
+})
+
+
+def fetch_card(base_url: str, *, client: httpx.Client | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    """GET the agent card JSON (raises httpx errors / ValueError on non-JSON)."""
+    own = client is None
+    c = client or httpx.Client(timeout=timeout, trust_env=False)
+    try:
+        resp = c.get(base_url.rstrip("/") + CARD_PATH)
+        resp.raise_for_status()
+        card = resp.json()
+    finally:
+        if own:
+            c.close()
+    if not isinstance(card, dict):
+        raise ValueError("agent card is not a JSON object")
+    return card
+
+
+def card_problems(card: dict[str, Any]) -> list[str]:
+    """Every way ``card`` departs from the A2A 1.0 AgentCard shape (empty = valid)."""
+    from a2a.types import AgentCard
+    from google.protobuf import json_format
+
+    problems: list[str] = []
+    try:
+        json_format.ParseDict(card, AgentCard())
+    except json_format.ParseError as exc:
+        problems.append(f"$: not an A2A 1.0 AgentCard: {exc}")
+    for key in ("name", "version", "description"):
+        if not isinstance(card.get(key), str) or not card.get(key):
+            problems.append(f"$.{key}: required non-empty string, got {card.get(key)!r}")
+    ifaces = card.get("supportedInterfaces")
+    if not isinstance(ifaces, list) or not ifaces:
+        problems.append("$.supportedInterfaces: required non-empty list (A2A 1.0 has no top-level url)")
+        ifaces = []
+    for i, iface in enumerate(ifaces):
+        iface = iface if isinstance(iface, dict) else {}
+        url = str(iface.get("url", ""))
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            problems.append(f"$.supportedInterfaces[{i}].url: absolute http(s) URL required, got {url!r}")
+        for key in ("protocolBinding", "protocolVersion"):
+            if not iface.get(key):
+                problems.append(f"$.supportedInterfaces[{i}].{key}: required")
+    if ifaces and not any(isinstance(i, dict) and i.get("protocolVersion") == "1.0" for i in ifaces):
+        versions = [i.get("protocolVersion") for i in ifaces if isinstance(i, dict)]
+        problems.append(f"$.supportedInterfaces[*].protocolVersion: no interface speaks 1.0 (got {versions})")
+    if not isinstance(card.get("capabilities"), dict):
+        problems.append("$.capabilities: required object")
+    skills = card.get("skills")
+    if not isinstance(skills, list) or not skills:
+        problems.append("$.skills: required non-empty list")
+        skills = []
+    for i, skill in enumerate(skills):
+        skill = skill if isinstance(skill, dict) else {}
+        for key in ("id", "name", "description"):
+            if not skill.get(key):
+                problems.append(f"$.skills[{i}].{key}: required")
+        if not isinstance(skill.get("tags"), list) or not skill.get("tags"):
+            problems.append(f"$.skills[{i}].tags: required non-empty list")
+    return problems
+
+
+def skill_schemas(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{skill_id: {"input": schema?, "output": schema?}}`` declared by a card extension."""
+    out: dict[str, dict[str, Any]] = {}
+    caps = card.get("capabilities") if isinstance(card.get("capabilities"), dict) else {}
+    for ext in caps.get("extensions", []) or []:
+        params = ext.get("params") if isinstance(ext, dict) else None
+        skills = params.get("skills") if isinstance(params, dict) else None
+        if isinstance(skills, dict):
+            for sid, decl in skills.items():
+                if isinstance(decl, dict):
+                    out[str(sid)] = {k: _intify(v) for k, v in decl.items()
+                                     if k in ("input", "output") and isinstance(v, dict)}
+    return out
+
+
+def _intify(value: Any) -> Any:
+    """protobuf Struct turns every number into a float (``minLength: 1.0``); JSON Schema
+    keywords that count things must be integers again."""
+    if isinstance(value, dict):
+        return {k: _intify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_intify(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def rpc_url(base_url: str, card: dict[str, Any]) -> str:
+    """Where to POST JSON-RPC: the JSONRPC interface's path, on the host we were told to test.
+
+    We keep our host:port (the system may route through a proxy, or the card may name an
+    address only reachable from inside) but honour the path the card advertises.
+    """
+    for iface in card.get("supportedInterfaces") or []:
+        if isinstance(iface, dict) and str(iface.get("protocolBinding", "")).upper() == "JSONRPC":
+            path = urlsplit(str(iface.get("url", ""))).path or "/"
+            return base_url.rstrip("/") + path
+    return base_url.rstrip("/") + "/"
+
+
+class _Caller:
+    def __init__(self, client: httpx.Client, url: str) -> None:
+        self.client, self.url, self.n = client, url, 0
+
+    def call(self, method: str, params: Any) -> tuple[int, Any, str]:
+        """POST one JSON-RPC request; returns (http status, parsed body or None, request JSON)."""
+        self.n += 1
+        payload = {"jsonrpc": "2.0", "id": self.n, "method": method, "params": params}
+        text = json.dumps(payload)
+        resp = self.client.post(self.url, content=text, headers=HEADERS)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        return resp.status_code, body, text
+
+
+def _message(part: dict[str, Any]) -> dict[str, Any]:
+    return {"message": {"messageId": str(uuid4()), "role": "ROLE_USER", "parts": [part]}}
+
+
+def check_agent(base_url: str, *, edge: str = "", examples: int = 8, seed: int = 0,
+                timeout: float = 15.0) -> ContractResult:
+    """Run every A2A check against the agent at ``base_url``; never raises for agent faults."""
+    tally = Tally("a2a", edge or base_url)
+    with httpx.Client(timeout=timeout, trust_env=False) as client:
+        try:
+            card = fetch_card(base_url, client=client)
+        except (httpx.HTTPError, ValueError) as exc:
+            tally.fail("card.fetch", f"GET {base_url.rstrip('/')}{CARD_PATH}: {exc}")
+            return tally.result()
+        tally.ok("card.fetch")
+        problems = card_problems(card)
+        tally.check("card.shape", not problems, "; ".join(problems))
+        caller = _Caller(client, rpc_url(base_url, card))
+        schemas = skill_schemas(card)
+        try:
+            _check_calls(caller, card, schemas, tally, examples, seed)
+        except httpx.HTTPError as exc:
+            tally.fail("transport", f"{caller.url}: {type(exc).__name__}: {exc}")
+    return tally.result()
+
+
+def _check_calls(caller: _Caller, card: dict[str, Any], schemas: dict[str, dict[str, Any]],
+                 tally: Tally, examples: int, seed: int) -> None:
+    skill_ids = [s.get("id") for s in card.get("skills") or [] if isinstance(s, dict)]
+    plans: list[tuple[str, dict[str, Any] | None, list[dict[str, Any]]]] = []
+    for sid in skill_ids or [""]:
+        decl = schemas.get(str(sid), {})
+        if "input" in decl:
+            parts = [{"data": d} for d in samples(decl["input"], examples, seed)]
+        else:
+            texts = draw(st.text(min_size=1, max_size=40).filter(str.strip), examples, seed)
+            parts = [{"text": t} for t in texts]
+        plans.append((str(sid), decl.get("output"), parts))
+
+    for sid, output, parts in plans:
+        for part in parts:
+            _send_and_get(caller, sid, part, output, tally, strict_input=output is not None)
+        decl = schemas.get(sid, {})
+        for label, bad in invalid_variants(decl["input"]) if "input" in decl else []:
+            _expect_clean_rejection(caller, f"SendMessage[{sid}] invalid input ({label})",
+                                    "SendMessage", _message({"data": bad}), tally, allow_task=True)
+
+    _expect_clean_rejection(caller, "GetTask unknown id", "GetTask", {"id": f"no-such-task-{uuid4()}"}, tally)
+    _expect_clean_rejection(caller, "unknown method", "NoSuchMethod", {}, tally, code=-32601)
+    _expect_clean_rejection(caller, "SendMessage malformed params", "SendMessage", {"message": "oops"}, tally)
+
+
+def _send_and_get(caller: _Caller, sid: str, part: dict[str, Any], output: dict[str, Any] | None,
+                  tally: Tally, *, strict_input: bool) -> None:
+    from a2a.types import SendMessageResponse, Task
+    from google.protobuf import json_format
+
+    name = f"SendMessage[{sid}]" if sid else "SendMessage"
+    status, body, req = caller.call("SendMessage", _message(part))
+    repro = f"(request: {req[:300]})"
+    if not tally.check(f"{name} http", status == 200, f"HTTP {status}, expected 200 {repro}"):
+        return
+    problem = jsonrpc_problem(body, caller.n)
+    if not tally.check(f"{name} jsonrpc", problem is None, f"{problem} {repro}"):
+        return
+    if "error" in body:
+        tally.check(f"{name} accepted", not strict_input,
+                    f"valid input rejected with JSON-RPC error {body['error']} {repro}")
+        return
+    result = body["result"]
+    kinds = [k for k in ("message", "task") if isinstance(result, dict) and k in result]
+    if not tally.check(f"{name} result", len(kinds) == 1,
+                       f"$.result must hold exactly one of message/task, got keys "
+                       f"{sorted(result) if isinstance(result, dict) else result!r} {repro}"):
+        return
+    try:
+        json_format.ParseDict(result, SendMessageResponse())
+        tally.ok(f"{name} result.strict")
+    except json_format.ParseError as exc:
+        tally.fail(f"{name} result.strict", f"$.result: {exc} {repro}")
+    if kinds[0] == "message":
+        return
+    task = result["task"]
+    state = (task.get("status") or {}).get("state")
+    tally.check(f"{name} task.state", state in LEGAL_STATES,
+                f"$.result.task.status.state: {state!r} is not a legal TASK_STATE_* {repro}")
+    if output is not None and state == "TASK_STATE_COMPLETED":
+        _check_output(name, task, "$.result.task", output, tally, repro)
+    task_id = task.get("id")
+    if not tally.check(f"{name} task.id", isinstance(task_id, str) and bool(task_id),
+                       f"$.result.task.id: missing {repro}"):
+        return
+    status, body, req = caller.call("GetTask", {"id": task_id})
+    if not tally.check("GetTask http", status == 200, f"HTTP {status}, expected 200 (request: {req})"):
+        return
+    problem = jsonrpc_problem(body, caller.n)
+    if not tally.check("GetTask jsonrpc", problem is None, f"{problem} (request: {req})"):
+        return
+    got = body.get("result")
+    ok = isinstance(got, dict) and got.get("id") == task_id
+    if not tally.check("GetTask task", ok, f"$.result: expected the task {task_id}, got {str(body)[:200]}"):
+        return
+    try:
+        json_format.ParseDict(got, Task())
+        tally.ok("GetTask result.strict")
+    except json_format.ParseError as exc:
+        tally.fail("GetTask result.strict", f"$.result: {exc}")
+    state = (got.get("status") or {}).get("state")
+    tally.check("GetTask task.state", state in LEGAL_STATES,
+                f"$.result.status.state: {state!r} is not a legal TASK_STATE_*")
+
+
+def _check_output(name: str, task: dict[str, Any], where: str, output: dict[str, Any], tally: Tally,
+                  repro: str) -> None:
+    found = False
+    for i, art in enumerate(task.get("artifacts") or []):
+        for j, part in enumerate((art or {}).get("parts") or []):
+            if isinstance(part, dict) and "data" in part:
+                found = True
+                errs = violations(part["data"], output, f"{where}.artifacts[{i}].parts[{j}].data")
+                tally.check(f"{name} output.schema", not errs, "; ".join(errs) + f" {repro}")
+    tally.check(f"{name} output.present", found,
+                f"{where}.artifacts: no data part, but the card declares an output schema {repro}")
+
+
+def _expect_clean_rejection(caller: _Caller, name: str, method: str, params: Any, tally: Tally, *,
+                            code: int | None = None, allow_task: bool = False) -> None:
+    status, body, req = caller.call(method, params)
+    if not tally.check(f"{name} no 5xx", status < 500, f"HTTP {status} (request: {req[:300]})"):
+        return
+    problem = jsonrpc_problem(body, caller.n)
+    if not tally.check(f"{name} jsonrpc", problem is None, f"{problem} (request: {req[:300]})"):
+        return
+    if "error" in body:
+        if code is not None:
+            tally.check(f"{name} code", body["error"]["code"] == code,
+                        f"$.error.code: expected {code}, got {body['error']['code']}")
+        else:
+            tally.ok(f"{name} error")
+        return
+    result = body.get("result")
+    state = ((result or {}).get("task") or {}).get("status", {}).get("state") if isinstance(result, dict) else None
+    tally.check(f"{name} error", allow_task and state in LEGAL_STATES,
+                f"expected a JSON-RPC error, got result {str(result)[:200]} (request: {req[:300]})")

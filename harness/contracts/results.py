@@ -1,0 +1,84 @@
+"""Collecting contract checks into ``ContractResult`` rows and writing ``contracts.json``.
+
+Every suite (openapi, pact, a2a, mcp, diff) reports through a ``Tally``: one per
+edge/provider, counting passed checks and keeping each failure with a message precise
+enough to act on (field path, expected vs actual, a reproducer). The scorer copies
+``contracts.json`` from the run folder into the scorecard, so the report and the gate
+see contract results next to the chaos scores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from harness.model.scorecard import ContractCheck, ContractResult
+
+Suite = Literal["openapi", "pact", "a2a", "mcp", "diff"]
+CONTRACTS_FILE = "contracts.json"
+# A failing property test can produce hundreds of near-identical failures; the
+# scorecard keeps the first ones per edge (the count stays exact).
+MAX_FAILURES_KEPT = 50
+
+
+@dataclass
+class Tally:
+    """Mutable accumulator for one suite x edge; ``result()`` freezes it."""
+
+    suite: Suite
+    edge: str
+    passed: int = 0
+    failed: int = 0
+    failures: list[ContractCheck] = field(default_factory=list)
+    breaking_changes: list[str] = field(default_factory=list)
+
+    def ok(self, name: str) -> None:
+        _ = name
+        self.passed += 1
+
+    def fail(self, name: str, message: str) -> None:
+        self.failed += 1
+        if len(self.failures) < MAX_FAILURES_KEPT and not any(
+            f.name == name and f.message == message for f in self.failures
+        ):
+            self.failures.append(ContractCheck(name=name, passed=False, message=message))
+
+    def check(self, name: str, condition: bool, message: str) -> bool:
+        """Record ``condition`` as one check; ``message`` explains a failure."""
+        if condition:
+            self.ok(name)
+        else:
+            self.fail(name, message)
+        return condition
+
+    def result(self) -> ContractResult:
+        return ContractResult(suite=self.suite, edge=self.edge, passed=self.passed, failed=self.failed,
+                              breaking_changes=list(self.breaking_changes), failures=list(self.failures))
+
+
+def all_passed(results: Iterable[ContractResult]) -> bool:
+    """True when no result has a failed check or a breaking change."""
+    return all(r.failed == 0 and not r.breaking_changes for r in results)
+
+
+def write_results(results: Iterable[ContractResult], run_dir: str | Path) -> Path:
+    """Write ``contracts.json`` (a JSON list of ContractResult) into ``run_dir``."""
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / CONTRACTS_FILE
+    payload = [r.model_dump(mode="json") for r in results]
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_results(path: str | Path) -> list[ContractResult]:
+    """Read a ``contracts.json`` (a file, or a run folder containing one)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / CONTRACTS_FILE
+    return [ContractResult.model_validate(item) for item in json.loads(p.read_text(encoding="utf-8"))]
