@@ -1,9 +1,238 @@
-"""pytest11 plugin (placeholder until the scenario-engine issue lands): registers the ``chaos`` marker."""
+"""pytest plugin (``pytest11`` entry point ``harness``).
+
+* ``pytest scenarios/`` collects every scenario YAML in a folder named ``scenarios``
+  as test items, one per repeat, and runs each with the scenario engine.
+* Fixtures for hand-written chaos tests: ``harness_system`` (the system under test;
+  the embedded sandbox unless ``--harness-system system.yaml`` is given; one per xdist
+  worker, on its own free ports), ``inject_fault`` (a context manager that always
+  reverts), and ``journal`` (a JournalWriter in the test's tmp dir).
+* Marker ``@pytest.mark.chaos``.
+* With allure-pytest active, each scenario item gets one Allure step per phase.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from harness.errors import ConfigError
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "chaos scenarios")
+    group.addoption("--harness-system", default=None, help="system.yaml of the system under test "
+                    "(default: start the embedded sandbox)")
+    group.addoption("--harness-out", default="reports", help="where scenario items write run folders")
+    group.addoption("--harness-settle", type=float, default=15.0, help="seconds to let in-flight work finish")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chaos: a chaos experiment run by harness")
+
+
+@dataclass
+class HarnessSystem:
+    """What ``harness_system`` yields: the spec, its file and (for the sandbox) the supervisor."""
+
+    spec: Any
+    path: Path | None
+    supervisor: Any = None
+
+
+class _SystemHolder:
+    """Lazily starts one system per pytest process (so per xdist worker) and stops it at exit."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.system: HarnessSystem | None = None
+        self._stack = contextlib.ExitStack()
+
+    def get(self) -> HarnessSystem:
+        if self.system is None:
+            path = self.config.getoption("--harness-system")
+            if path:
+                from harness.model.loader import load_system
+
+                self.system = HarnessSystem(load_system(path), Path(path))
+            else:
+                from harness.sandbox import Sandbox
+
+                state = Path(tempfile.mkdtemp(prefix="harness-pytest-sandbox-"))
+                box = self._stack.enter_context(Sandbox(state))
+                self.system = HarnessSystem(box.system_spec(), Path(box.system_yaml_path), box.supervisor)
+        return self.system
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+_HOLDER_KEY = pytest.StashKey[_SystemHolder]()
+
+
+def _holder(config: pytest.Config) -> _SystemHolder:
+    if _HOLDER_KEY not in config.stash:
+        config.stash[_HOLDER_KEY] = _SystemHolder(config)
+    return config.stash[_HOLDER_KEY]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _HOLDER_KEY in config.stash:
+        config.stash[_HOLDER_KEY].close()
+
+
+# -- scenario files as test items ------------------------------------------------------
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if file_path.suffix in {".yaml", ".yml"} and file_path.parent.name == "scenarios":
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from harness.model.loader import load_scenario
+
+        try:
+            scenario = load_scenario(self.path)
+        except ConfigError as exc:
+            raise self.CollectError(str(exc)) from None
+        for repeat in range(scenario.repeats):
+            item = ScenarioItem.from_parent(self, name=f"{self.path.stem}[repeat{repeat}]",
+                                            scenario=scenario, repeat=repeat)
+            item.add_marker(pytest.mark.chaos)
+            # all repeats of one scenario on the same xdist worker (with --dist loadgroup)
+            item.add_marker(pytest.mark.xdist_group(self.path.stem))
+            yield item
+
+
+class ScenarioFailed(Exception):
+    pass
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Any, repeat: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.repeat = repeat
+
+    def runtest(self) -> None:
+        from harness.engine.run import EXIT_OK, execute_run
+
+        system = _holder(self.config).get()
+        out = Path(self.config.getoption("--harness-out"))
+        result = execute_run([self.path], system.spec, system_path=system.path, out_root=out, repeats=1,
+                             supervisor=system.supervisor, settle_s=self.config.getoption("--harness-settle"),
+                             run_id=f"{self.path.stem}-r{self.repeat}-{_short_id()}")
+        self.user_properties.append(("run_dir", str(result.run_dir)))
+        _allure_steps(result.run_dir)
+        if result.exit_code != EXIT_OK:
+            raise ScenarioFailed(_failure_message(result))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario {self.path.stem} repeat {self.repeat}: {self.scenario.title}"
+
+
+def _short_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:6]
+
+
+def _failure_message(result: Any) -> str:
+    lines = [f"scenario run {result.run_id} exited {result.exit_code} (verdict {result.verdict})",
+             f"run folder: {result.run_dir}"]
+    for outcome in result.outcomes:
+        if outcome.aborted:
+            lines.append(f"aborted: {outcome.reason}")
+    card = result.run_dir / "scorecard.json"
+    if card.exists():
+        data = json.loads(card.read_text())
+        for scen in data.get("scenarios", []):
+            for rep in scen.get("repeats", []):
+                for slo in rep.get("slos", []):
+                    if not slo.get("passed"):
+                        lines.append(f"SLO failed: {slo['metric']} in {slo['phase']}: actual {slo.get('actual')} "
+                                     f"(min {slo.get('min')}, max {slo.get('max')})")
+        lost = data.get("integrity", {}).get("lost", [])
+        if lost:
+            lines.append(f"lost work items: {[w['workflow_id'] for w in lost]}")
+    return "\n".join(lines)
+
+
+def _allure_steps(run_dir: Path) -> None:
+    """One Allure step per phase (with its events attached) when allure-pytest is active."""
+    try:
+        import allure
+    except ImportError:
+        return
+    journal = run_dir / "journal.jsonl"
+    if not journal.exists():
+        return
+    phases: dict[str, list[str]] = {}
+    for line in journal.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("phase") and event.get("kind") != "load_sample":
+            phases.setdefault(event["phase"], []).append(line)
+    for phase, lines in phases.items():
+        with allure.step(f"phase {phase}"):
+            allure.attach("\n".join(lines[:200]), name=f"{phase} events", attachment_type=allure.attachment_type.TEXT)
+
+
+# -- fixtures for hand-written chaos tests -------------------------------------------
+
+@pytest.fixture
+def harness_system(request: pytest.FixtureRequest) -> HarnessSystem:
+    """The system under test: the embedded sandbox (one per worker) or ``--harness-system``."""
+    return _holder(request.config).get()
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Any]:
+    """A journal writer for a hand-written chaos test; read it back with ``journal.path``."""
+    from harness.engine.journal import JournalWriter
+
+    with JournalWriter(tmp_path / "journal.jsonl") as writer:
+        yield writer
+
+
+@pytest.fixture
+def inject_fault(harness_system: HarnessSystem, tmp_path: Path, journal: Any) -> Iterator[Any]:
+    """``with inject_fault("latency", edge="risk", params={"latency": 300}):`` — reverted on exit, always."""
+    from harness.faults.guard import CleanupLedger, FaultSession
+    from harness.faults.registry import build_fault
+    from harness.model.scenario import FaultSpec, FaultTarget
+
+    counter = iter(range(10_000))
+    with FaultSession(CleanupLedger(tmp_path / "ledger.jsonl")) as session:
+
+        @contextlib.contextmanager
+        def _inject(type: str, *, edge: str | None = None, service: str | None = None,
+                    params: dict[str, Any] | None = None, ttl_s: float = 120.0, **extra: Any) -> Iterator[Any]:
+            spec = FaultSpec(type=type, target=FaultTarget(edge=edge, service=service), params=params or {}, **extra)
+            fault = build_fault(spec, harness_system.spec, fault_id=f"pytest-{next(counter)}-{type}", ttl_s=ttl_s,
+                                supervisor=harness_system.supervisor)
+            session.inject(fault)
+            journal.emit("fault_injected", fault_id=fault.fault_id, type=type, target=edge or service,
+                         params=params or {}, ttl_s=ttl_s)
+            try:
+                yield fault
+            finally:
+                session.revert(fault)
+                journal.emit("fault_reverted", fault_id=fault.fault_id, ok=True)
+
+        yield _inject
