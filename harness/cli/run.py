@@ -51,6 +51,10 @@ def register(app: typer.Typer) -> None:
         production: bool = typer.Option(False, "--i-know-this-is-production",
                                         help="allow a system whose environment is 'production'"),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="live progress display"),
+        distributed: int | None = typer.Option(None, "--distributed", min=0,
+                                               help="Locust master + N local workers for every scenario's load"),
+        locust_master: str | None = typer.Option(None, "--locust-master", metavar="HOST:PORT",
+                                                 help="attach load workers to an existing Locust master"),
     ) -> None:
         """Run scenarios: baseline -> inject -> observe -> revert -> recover, then score and report.
 
@@ -67,6 +71,13 @@ def register(app: typer.Typer) -> None:
         if defect and system is not None and not sandbox:
             raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
         status = LiveStatus()
+        load_overrides: dict[str, object] = {}
+        if distributed is not None:
+            load_overrides["distributed"] = distributed
+        if locust_master is not None:
+            if ":" not in locust_master:
+                raise ConfigError(f"--locust-master must be HOST:PORT, got {locust_master!r}")
+            load_overrides["master"] = locust_master
 
         def run_against(spec, spec_path, supervisor):  # type: ignore[no-untyped-def]
             stop = threading.Event()
@@ -85,7 +96,8 @@ def register(app: typer.Typer) -> None:
             try:
                 return execute_run(paths, spec, system_path=spec_path, out_root=out, repeats=repeats, seed=seed,
                                    supervisor=supervisor, allow_production=production, settle_s=settle,
-                                   status=status, on_event=lambda msg: console.print(msg))
+                                   status=status, on_event=lambda msg: console.print(msg),
+                                   load_overrides=load_overrides)
             finally:
                 stop.set()
                 if live is not None:

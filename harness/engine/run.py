@@ -141,6 +141,7 @@ def execute_run(
     on_event: Callable[[str], None] | None = None,
     score: bool = True,
     run_id: str | None = None,
+    load_overrides: dict[str, Any] | None = None,
 ) -> RunResult:
     from harness.faults.guard import CleanupLedger, FaultSession
     from harness.faults.registry import build_fault
@@ -164,6 +165,8 @@ def execute_run(
         if system.workflow is None:
             raise ConfigError("a scenario has 'load' but system.yaml has no 'workflow' section",
                               path=str(system_path) if system_path else None, field="workflow")
+        if load_overrides:
+            profile = profile.model_copy(update=load_overrides)
         health = next((s.health_url for s in system.services if s.kind == "orchestrator"), None)
         return LoadGenerator(profile, system.workflow, out_dir=run_dir / "load" / f"{name}-r{repeat}",
                              seed=seed, on_sample=on_sample, health_url=health)
