@@ -1,0 +1,224 @@
+"""Network faults: toxics and downed proxies on any Toxiproxy-compatible API.
+
+The same objects drive the embedded proxy (``harness.faults.proxy``) and a real
+Toxiproxy server in staging, because both speak Toxiproxy's HTTP API.
+
+Why httpx and not ``toxiproxy-python``: that client keeps the API host/port in
+class attributes shared by the whole process (``APIConsumer.host``), so two faults on
+two different servers would race; it builds the toxic body itself and drops any field
+it does not know, so it cannot pass the ``ttl_s`` dead-man extension; it sets no
+timeouts; and enabling/disabling a proxy cannot carry ``ttl_s`` either. The wire format
+is tiny, so each fault makes its own short-lived httpx call (a fresh client per call
+also keeps signal handlers that revert faults from re-entering a half-used connection
+pool). The embedded server's tests use ``toxiproxy-python`` unmodified, which keeps the
+two wire-compatible.
+
+TTL semantics: every fault sends ``ttl_s`` (the caller passes fault duration plus a
+margin). The embedded server removes the toxic / re-enables the proxy itself when it
+expires, so a SIGKILLed harness leaves nothing behind for long. A real Toxiproxy
+ignores the unknown field; there the cleanup ledger is the only safety net, and
+``server_enforces_ttl`` (read back from the server's answer) says which case applies.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from harness.faults.base import Fault, FaultError
+
+__all__ = ["TOXIC_TYPES", "ProxyDownFault", "ToxicFault"]
+
+#: TCP toxic types of Toxiproxy (HTTP toxic types are the embedded server's extension)
+TOXIC_TYPES = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data")
+
+#: seconds for one API call; faults must fail fast rather than hang a run
+API_TIMEOUT_S = 5.0
+
+Stream = Literal["upstream", "downstream"]
+
+
+def _request(method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    """One API call on a fresh connection; connection problems become ``FaultError``."""
+    try:
+        with httpx.Client(timeout=API_TIMEOUT_S, trust_env=False) as client:
+            return client.request(method, url, json=body)
+    except httpx.HTTPError as exc:
+        raise FaultError(f"proxy API {url} unreachable: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _error_text(resp: httpx.Response) -> str:
+    """Toxiproxy answers ``{"error": "...", "status": N}``; fall back to the raw body."""
+    try:
+        data = resp.json()
+        if isinstance(data, dict) and "error" in data:
+            return str(data["error"])
+    except (json.JSONDecodeError, ValueError):
+        pass
+    return resp.text[:200] or resp.reason_phrase
+
+
+class _ProxyFault(Fault):
+    """Shared plumbing: API URL and proxy name, URL building."""
+
+    def __init__(self, api_url: str, proxy: str, *, fault_id: str, ttl_s: float) -> None:
+        if ttl_s <= 0:
+            raise ValueError("network faults always carry a TTL (ttl_s > 0)")
+        self.api_url = api_url.rstrip("/")
+        self.proxy = proxy
+        self.fault_id = fault_id
+        self.ttl_s = float(ttl_s)
+        #: True once the server echoed ``ttl_s`` back (the embedded server does; Toxiproxy does not)
+        self.server_enforces_ttl: bool | None = None
+
+    def _proxy_url(self) -> str:
+        return f"{self.api_url}/proxies/{quote(self.proxy, safe='')}"
+
+
+class ToxicFault(_ProxyFault):
+    """One toxic (TCP or HTTP type) on one proxy, named after the fault id.
+
+    ``inject`` is idempotent: a 409 for a toxic of the same name means it is already on.
+    ``revert`` deletes it; a 404 (expired by TTL, removed by a reset, proxy gone) is fine.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        proxy: str,
+        toxic_type: str,
+        *,
+        fault_id: str,
+        ttl_s: float,
+        stream: Stream = "downstream",
+        toxicity: float = 1.0,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(api_url, proxy, fault_id=fault_id, ttl_s=ttl_s)
+        if stream not in ("upstream", "downstream"):
+            raise ValueError(f"stream must be 'upstream' or 'downstream', not {stream!r}")
+        if not 0.0 <= toxicity <= 1.0:
+            raise ValueError(f"toxicity must be within 0..1, not {toxicity!r}")
+        self.type = toxic_type
+        self.stream: Stream = stream
+        self.toxicity = float(toxicity)
+        self.attributes = dict(attributes or {})
+
+    @property
+    def toxic_name(self) -> str:
+        return self.fault_id
+
+    def toxic_body(self) -> dict[str, Any]:
+        """The JSON sent to ``POST /proxies/{proxy}/toxics``."""
+        return {
+            "name": self.toxic_name,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+            "attributes": self.attributes,
+            "ttl_s": self.ttl_s,
+        }
+
+    def inject(self) -> None:
+        resp = _request("POST", f"{self._proxy_url()}/toxics", self.toxic_body())
+        if resp.status_code == 409:
+            return  # same name already there: this fault is on (inject is idempotent)
+        if resp.status_code == 404:
+            raise FaultError(f"proxy {self.proxy!r} not found on {self.api_url}: {_error_text(resp)}")
+        if resp.status_code >= 400:
+            raise FaultError(
+                f"proxy {self.proxy!r} refused toxic {self.type!r} ({resp.status_code}): {_error_text(resp)}"
+            )
+        try:
+            self.server_enforces_ttl = "ttl_s" in resp.json()
+        except (json.JSONDecodeError, ValueError):
+            self.server_enforces_ttl = False
+
+    def revert(self) -> None:
+        resp = _request("DELETE", f"{self._proxy_url()}/toxics/{quote(self.toxic_name, safe='')}")
+        if resp.status_code == 404 or resp.status_code < 300:
+            return
+        raise FaultError(
+            f"removing toxic {self.toxic_name!r} from proxy {self.proxy!r} failed "
+            f"({resp.status_code}): {_error_text(resp)}"
+        )
+
+    def ledger_entry(self) -> dict[str, Any]:
+        return {
+            "kind": "toxic",
+            "fault_id": self.fault_id,
+            "type": self.type,
+            "ttl_s": self.ttl_s,
+            "api_url": self.api_url,
+            "proxy": self.proxy,
+            "toxic": self.toxic_name,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+            "attributes": self.attributes,
+        }
+
+    @classmethod
+    def from_ledger(cls, entry: dict[str, Any]) -> ToxicFault:
+        return cls(
+            entry["api_url"], entry["proxy"], entry["type"], fault_id=entry["fault_id"],
+            ttl_s=entry["ttl_s"], stream=entry.get("stream", "downstream"),
+            toxicity=entry.get("toxicity", 1.0), attributes=entry.get("attributes") or {},
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "proxy": self.proxy,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+            "attributes": self.attributes,
+            "server_enforces_ttl": self.server_enforces_ttl,
+        }
+
+
+class ProxyDownFault(_ProxyFault):
+    """Take a proxy down (``enabled: false``): its listener closes and live connections drop.
+
+    Reverting re-enables it. A 404 on revert (proxy removed meanwhile) is fine.
+    """
+
+    type = "down"
+
+    def inject(self) -> None:
+        resp = _request("POST", self._proxy_url(), {"enabled": False, "ttl_s": self.ttl_s})
+        if resp.status_code == 404:
+            raise FaultError(f"proxy {self.proxy!r} not found on {self.api_url}: {_error_text(resp)}")
+        if resp.status_code >= 400:
+            raise FaultError(
+                f"disabling proxy {self.proxy!r} failed ({resp.status_code}): {_error_text(resp)}"
+            )
+        try:
+            self.server_enforces_ttl = "ttl_s" in resp.json()
+        except (json.JSONDecodeError, ValueError):
+            self.server_enforces_ttl = False
+
+    def revert(self) -> None:
+        resp = _request("POST", self._proxy_url(), {"enabled": True})
+        if resp.status_code == 404 or resp.status_code < 300:
+            return
+        raise FaultError(f"re-enabling proxy {self.proxy!r} failed ({resp.status_code}): {_error_text(resp)}")
+
+    def ledger_entry(self) -> dict[str, Any]:
+        return {
+            "kind": "proxy_down",
+            "fault_id": self.fault_id,
+            "type": self.type,
+            "ttl_s": self.ttl_s,
+            "api_url": self.api_url,
+            "proxy": self.proxy,
+        }
+
+    @classmethod
+    def from_ledger(cls, entry: dict[str, Any]) -> ProxyDownFault:
+        return cls(entry["api_url"], entry["proxy"], fault_id=entry["fault_id"], ttl_s=entry["ttl_s"])
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "proxy": self.proxy, "server_enforces_ttl": self.server_enforces_ttl}
