@@ -1,0 +1,187 @@
+"""Wire format and pure helpers shared by the harness side and the Locust side.
+
+This module is imported inside Locust processes, which gevent monkey-patches, and
+inside the harness process, which must never see gevent. It therefore uses the
+standard library only and does no I/O of its own.
+
+Framing: every message is one UTF-8 JSON object terminated by ``\\n`` (JSON lines).
+A producer's first message is ``{"type": "hello", "token": ..., "worker": i, "pid": p}``;
+the harness drops connections whose token does not match, so a stray client on the
+loopback port cannot inject samples. Every later message is ``{"type": "sample", ...}``
+with the fields of :class:`harness.load.samples.Sample`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+__all__ = [
+    "ENV_CONFIG",
+    "ENV_SINK",
+    "ENV_TOKEN",
+    "ENV_WORKER",
+    "LineDecoder",
+    "encode_message",
+    "is_secret_name",
+    "redact_config",
+    "redact_text",
+    "redact_url",
+    "render_template",
+    "resolve_pointer",
+    "status_url_for",
+]
+
+# Environment variables through which the harness configures the locustfile. The config
+# travels in the environment (not a file) so secrets in URLs or bodies never touch disk.
+ENV_CONFIG = "HARNESS_LOAD_CONFIG"
+ENV_SINK = "HARNESS_LOAD_SINK"
+ENV_TOKEN = "HARNESS_LOAD_TOKEN"
+ENV_WORKER = "HARNESS_LOAD_WORKER"
+
+MAX_LINE = 1 << 20  # a sample line is ~300 bytes; anything near 1 MiB is garbage
+
+_SECRET_NAME = re.compile(r"authorization|cookie|api[-_]?key|token|secret|password|passwd", re.IGNORECASE)
+# key=value / key: value pairs whose key looks secret, as they appear in error messages and URLs
+_SECRET_PAIR = re.compile(
+    r"(?i)((?:authorization|cookie|x-api-key|api[-_]?key|[\w-]*token|[\w-]*secret|[\w-]*password)"
+    r"[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+|basic\s+)?[^\s&,;\"']+"
+)
+REDACTED = "***"
+
+
+def encode_message(msg: dict[str, Any]) -> bytes:
+    """One JSON line. ``ensure_ascii`` keeps the line free of raw newlines in any field."""
+    return json.dumps(msg, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
+
+
+class LineDecoder:
+    """Reassemble JSON lines from arbitrarily split stream chunks.
+
+    TCP delivers bytes, not messages; a line may arrive in many pieces or many lines in
+    one piece. Malformed lines are counted and skipped so one bad producer write cannot
+    stall the stream.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self.bad_lines = 0
+
+    def feed(self, chunk: bytes) -> list[dict[str, Any]]:
+        self._buf += chunk
+        out: list[dict[str, Any]] = []
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl < 0:
+                if len(self._buf) > MAX_LINE:
+                    self._buf.clear()
+                    self.bad_lines += 1
+                return out
+            raw = bytes(self._buf[:nl])
+            del self._buf[: nl + 1]
+            if not raw.strip():
+                continue
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                self.bad_lines += 1
+                continue
+            if isinstance(msg, dict):
+                out.append(msg)
+            else:
+                self.bad_lines += 1
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an unfinished line (a torn write when the producer died)."""
+        return len(self._buf)
+
+
+def resolve_pointer(doc: Any, pointer: str) -> Any:
+    """RFC 6901 JSON pointer lookup; ``None`` when any step is missing.
+
+    Kept here (not jsonpointer) so the locustfile stays stdlib + locust only.
+    """
+    if pointer == "":
+        return doc
+    if not pointer.startswith("/"):
+        return None
+    cur = doc
+    for raw in pointer[1:].split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(cur, dict):
+            if token not in cur:
+                return None
+            cur = cur[token]
+        elif isinstance(cur, list):
+            if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
+                return None
+            idx = int(token)
+            if idx >= len(cur):
+                return None
+            cur = cur[idx]
+        else:
+            return None
+    return cur
+
+
+def render_template(template: Any, n: int, token: str) -> Any:
+    """Fill ``{n}`` (a counter unique within the run) and ``{uuid}`` in every string.
+
+    Same placeholders as the engine's workflow client, so one ``system.yaml`` body works
+    for probes and load alike.
+    """
+    if isinstance(template, dict):
+        return {k: render_template(v, n, token) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render_template(v, n, token) for v in template]
+    if isinstance(template, str):
+        return template.replace("{n}", str(n)).replace("{uuid}", token)
+    return template
+
+
+def status_url_for(status_url: str, workflow_id: str) -> str:
+    """Put a workflow id into a status URL template, escaped as one path segment."""
+    return status_url.replace("{id}", quote(workflow_id, safe=""))
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def redact_text(text: str) -> str:
+    """Mask ``token=...``, ``Authorization: Bearer ...`` and similar pairs in free text."""
+    return _SECRET_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def redact_url(url: str) -> str:
+    """Mask userinfo passwords and secret-looking query parameters of a URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{REDACTED}@{host}" if ":" in userinfo else netloc
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="*{}")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_config(value: Any, key: str = "") -> Any:
+    """A copy of a JSON config safe to write to disk: secret keys masked, URLs cleaned."""
+    if key and is_secret_name(key) and not isinstance(value, dict | list):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redact_config(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_config(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
+    return value
