@@ -21,6 +21,8 @@ from hypothesis_jsonschema import from_schema
 def draw(strategy: st.SearchStrategy[Any], n: int, seed: int = 0) -> list[Any]:
     """``n`` examples of ``strategy``, reproducible for a given ``seed``."""
     out: list[Any] = []
+    if n <= 0:
+        return out
 
     @hseed(seed)
     @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
@@ -35,6 +37,8 @@ def draw(strategy: st.SearchStrategy[Any], n: int, seed: int = 0) -> list[Any]:
 
 def samples(schema: dict[str, Any], n: int, seed: int = 0) -> list[Any]:
     """Valid instances of a JSON Schema (empty schema -> empty objects)."""
+    if n <= 0:
+        return []
     if not schema:
         return [{}]
     return draw(from_schema(schema), n, seed)

@@ -16,10 +16,15 @@ What is checked (each a named check in the ContractResult):
   data must come back as JSON-RPC errors (or a failed task), never a 5xx or a crash.
 
 A card declares skill schemas through a card extension (A2A 1.0 cards have no schema
-field): ``capabilities.extensions[]`` entry whose ``params.skills`` maps a skill id to
-``{"input": <JSON Schema>, "output": <JSON Schema>}``; by convention its ``uri`` is
-``SKILL_SCHEMA_EXTENSION``. Without it, inputs are generated text and outputs are only
-checked for shape.
+field): a ``capabilities.extensions[]`` entry whose ``params`` hold ``output_schema`` /
+``input_schema`` (for every skill) or ``skills: {id: {"input": ..., "output": ...}}``.
+Without an input schema, JSON-object skill ``examples`` are sent as data parts (plus
+values generated from their inferred shape), else generated text.
+
+A self-consistent drift (result *and* card renamed together) passes all of the above;
+it is caught by comparing the live card with a **baseline** card (the contract snapshot
+in ``contracts/``): every breaking change (removed field, removed skill, ...) fails
+``card.compat`` and is listed in ``breaking_changes``.
 """
 
 from __future__ import annotations
@@ -107,29 +112,9 @@ def card_problems(card: dict[str, Any]) -> list[str]:
 
 def skill_schemas(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``{skill_id: {"input": schema?, "output": schema?}}`` declared by a card extension."""
-    out: dict[str, dict[str, Any]] = {}
-    caps = card.get("capabilities") if isinstance(card.get("capabilities"), dict) else {}
-    for ext in caps.get("extensions", []) or []:
-        params = ext.get("params") if isinstance(ext, dict) else None
-        skills = params.get("skills") if isinstance(params, dict) else None
-        if isinstance(skills, dict):
-            for sid, decl in skills.items():
-                if isinstance(decl, dict):
-                    out[str(sid)] = {k: _intify(v) for k, v in decl.items()
-                                     if k in ("input", "output") and isinstance(v, dict)}
-    return out
+    from harness.contracts.diff import card_schemas
 
-
-def _intify(value: Any) -> Any:
-    """protobuf Struct turns every number into a float (``minLength: 1.0``); JSON Schema
-    keywords that count things must be integers again."""
-    if isinstance(value, dict):
-        return {k: _intify(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_intify(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    return card_schemas(card)
 
 
 def rpc_url(base_url: str, card: dict[str, Any]) -> str:
@@ -162,13 +147,29 @@ class _Caller:
         return resp.status_code, body, text
 
 
+def _json_examples(skill: Any) -> list[dict[str, Any]]:
+    """The skill's examples that are JSON objects (A2A examples are free text)."""
+    out = []
+    for ex in skill.get("examples") or [] if isinstance(skill, dict) else []:
+        try:
+            value = json.loads(ex)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
 def _message(part: dict[str, Any]) -> dict[str, Any]:
     return {"message": {"messageId": str(uuid4()), "role": "ROLE_USER", "parts": [part]}}
 
 
-def check_agent(base_url: str, *, edge: str = "", examples: int = 8, seed: int = 0,
-                timeout: float = 15.0) -> ContractResult:
-    """Run every A2A check against the agent at ``base_url``; never raises for agent faults."""
+def check_agent(base_url: str, *, edge: str = "", baseline: dict[str, Any] | None = None, examples: int = 8,
+                seed: int = 0, timeout: float = 15.0) -> ContractResult:
+    """Run every A2A check against the agent at ``base_url``; never raises for agent faults.
+
+    ``baseline``: a previously accepted card; breaking changes against it fail the run.
+    """
     tally = Tally("a2a", edge or base_url)
     with httpx.Client(timeout=timeout, trust_env=False) as client:
         try:
@@ -179,6 +180,15 @@ def check_agent(base_url: str, *, edge: str = "", examples: int = 8, seed: int =
         tally.ok("card.fetch")
         problems = card_problems(card)
         tally.check("card.shape", not problems, "; ".join(problems))
+        if baseline is not None:
+            from harness.contracts.diff import diff_cards
+
+            breaking = [str(c) for c in diff_cards(baseline, card) if c.breaking]
+            for change in breaking:
+                tally.fail("card.compat", f"breaking change against the baseline card: {change}")
+            tally.breaking_changes.extend(breaking)
+            if not breaking:
+                tally.ok("card.compat")
         caller = _Caller(client, rpc_url(base_url, card))
         schemas = skill_schemas(card)
         try:
@@ -190,20 +200,27 @@ def check_agent(base_url: str, *, edge: str = "", examples: int = 8, seed: int =
 
 def _check_calls(caller: _Caller, card: dict[str, Any], schemas: dict[str, dict[str, Any]],
                  tally: Tally, examples: int, seed: int) -> None:
-    skill_ids = [s.get("id") for s in card.get("skills") or [] if isinstance(s, dict)]
     plans: list[tuple[str, dict[str, Any] | None, list[dict[str, Any]]]] = []
-    for sid in skill_ids or [""]:
-        decl = schemas.get(str(sid), {})
+    for skill in card.get("skills") or [{}]:
+        sid = str(skill.get("id", "")) if isinstance(skill, dict) else ""
+        decl = schemas.get(sid, {})
+        shown = _json_examples(skill)
         if "input" in decl:
             parts = [{"data": d} for d in samples(decl["input"], examples, seed)]
+        elif shown:
+            from harness.contracts.diff import infer_schema
+
+            generated = samples(infer_schema(shown[0]), max(examples - len(shown), 0), seed)
+            parts = [{"data": d} for d in shown + generated]
         else:
             texts = draw(st.text(min_size=1, max_size=40).filter(str.strip), examples, seed)
             parts = [{"text": t} for t in texts]
-        plans.append((str(sid), decl.get("output"), parts))
+        plans.append((sid, decl.get("output"), parts))
 
     for sid, output, parts in plans:
+        strict = "input" in schemas.get(sid, {})
         for part in parts:
-            _send_and_get(caller, sid, part, output, tally, strict_input=output is not None)
+            _send_and_get(caller, sid, part, output, tally, strict_input=strict)
         decl = schemas.get(sid, {})
         for label, bad in invalid_variants(decl["input"]) if "input" in decl else []:
             _expect_clean_rejection(caller, f"SendMessage[{sid}] invalid input ({label})",

@@ -34,16 +34,19 @@ class Tally:
     failed: int = 0
     failures: list[ContractCheck] = field(default_factory=list)
     breaking_changes: list[str] = field(default_factory=list)
+    _repeats: dict[str, int] = field(default_factory=dict)
 
     def ok(self, name: str) -> None:
         _ = name
         self.passed += 1
 
     def fail(self, name: str, message: str) -> None:
+        """Count a failure; keep the first message per check name (generated inputs repeat
+        the same failure with different data, and one reproducer is what a reader needs)."""
         self.failed += 1
-        if len(self.failures) < MAX_FAILURES_KEPT and not any(
-            f.name == name and f.message == message for f in self.failures
-        ):
+        if any(f.name == name for f in self.failures):
+            self._repeats[name] = self._repeats.get(name, 0) + 1
+        elif len(self.failures) < MAX_FAILURES_KEPT:
             self.failures.append(ContractCheck(name=name, passed=False, message=message))
 
     def check(self, name: str, condition: bool, message: str) -> bool:
@@ -55,8 +58,13 @@ class Tally:
         return condition
 
     def result(self) -> ContractResult:
+        failures = [
+            f.model_copy(update={"message": f"{f.message} (+{self._repeats[f.name]} more like this)"})
+            if self._repeats.get(f.name) else f
+            for f in self.failures
+        ]
         return ContractResult(suite=self.suite, edge=self.edge, passed=self.passed, failed=self.failed,
-                              breaking_changes=list(self.breaking_changes), failures=list(self.failures))
+                              breaking_changes=list(self.breaking_changes), failures=failures)
 
 
 def all_passed(results: Iterable[ContractResult]) -> bool:

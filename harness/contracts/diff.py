@@ -1,0 +1,439 @@
+"""Compatibility diff between two versions of a contract, and a local can-i-deploy.
+
+Kinds (auto-detected from content): OpenAPI documents, A2A agent cards, MCP tool lists
+(``{"tools": [...]}``, a bare list, or a ``tools/list`` JSON-RPC response) and Pact files.
+
+Breaking means "a caller that worked against OLD can fail against NEW". Schemas are
+compared with a direction, because the same edit is safe on one side and breaking on
+the other:
+
+- **input** (what callers send: request bodies, parameters, MCP ``inputSchema``, A2A
+  skill input): a new required field, a narrowed type, a removed enum value or a
+  tightened bound is breaking; a new optional field or a widened type is not.
+- **output** (what callers receive: responses, ``outputSchema``, skill output): a removed
+  field, a field no longer required, a changed/widened type or a new enum value the
+  caller cannot know is breaking; a new field is not.
+
+Renames show up as a removed field plus an added one; the message says "possibly
+renamed to ..." when the added field has the same schema.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.errors import ConfigError
+
+Kind = Literal["openapi", "a2a", "mcp", "pact"]
+Direction = Literal["input", "output"]
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+@dataclass(frozen=True)
+class Change:
+    breaking: bool
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_doc(path: str | Path) -> Any:
+    """Read a JSON or YAML contract file; ConfigError (exit 2) on anything unreadable."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=str(p)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read file: {exc}", path=str(p)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if p.suffix.lower() == ".json":
+            raise ConfigError(f"invalid JSON: {exc.msg}", path=str(p), line=exc.lineno) from None
+    from harness.model.loader import _plain, parse_yaml_text
+
+    return _plain(parse_yaml_text(text, str(p)))
+
+
+def detect_kind(doc: Any, path: str = "<document>") -> Kind:
+    if isinstance(doc, dict):
+        if "openapi" in doc or "swagger" in doc:
+            return "openapi"
+        if "interactions" in doc and "consumer" in doc and "provider" in doc:
+            return "pact"
+        if "skills" in doc and ("supportedInterfaces" in doc or "url" in doc or "name" in doc):
+            return "a2a"
+        if isinstance(doc.get("tools"), list) or isinstance((doc.get("result") or {}).get("tools"), list):
+            return "mcp"
+    if isinstance(doc, list) and all(isinstance(t, dict) and "inputSchema" in t for t in doc):
+        return "mcp"
+    raise ConfigError("cannot tell what this is: expected an OpenAPI document, an A2A agent card, "
+                      "an MCP tool list or a Pact file", path=path)
+
+
+def mcp_tools(doc: Any) -> dict[str, dict[str, Any]]:
+    """Tool name -> tool dict from any of the accepted MCP tool-list shapes."""
+    if isinstance(doc, dict):
+        doc = doc.get("tools", (doc.get("result") or {}).get("tools", []))
+    return {t["name"]: t for t in doc if isinstance(t, dict) and "name" in t}
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+class _Refs:
+    """Resolves local ``#/...`` refs of one document (depth-limited against cycles)."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+    def resolve(self, schema: Any, depth: int = 0) -> Any:
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and depth < 20:
+            ref = schema["$ref"]
+            if not ref.startswith("#/"):
+                return {}
+            node: Any = self.root
+            for part in ref[2:].split("/"):
+                node = node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, dict) else {}
+            schema, depth = node, depth + 1
+        return schema
+
+
+def _types(schema: dict[str, Any]) -> set[str] | None:
+    t = schema.get("type")
+    if t is None:
+        variants = schema.get("anyOf") or schema.get("oneOf")
+        if isinstance(variants, list):
+            out: set[str] = set()
+            for v in variants:
+                vt = _types(v) if isinstance(v, dict) else None
+                if vt is None:
+                    return None
+                out |= vt
+            return out
+        return None
+    types = {t} if isinstance(t, str) else set(t)
+    if schema.get("nullable"):
+        types.add("null")
+    return types
+
+
+def _covers(wide: set[str], narrow: set[str]) -> bool:
+    """Every type in ``narrow`` is accepted by ``wide`` (number accepts integer)."""
+    return all(t in wide or (t == "integer" and "number" in wide) for t in narrow)
+
+
+def compare_schema(old: Any, new: Any, where: str, direction: Direction, *, old_refs: _Refs | None = None,
+                   new_refs: _Refs | None = None, depth: int = 0) -> list[Change]:
+    """Changes from ``old`` to ``new`` JSON Schema, judged for ``direction``."""
+    old_refs, new_refs = old_refs or _Refs(old), new_refs or _Refs(new)
+    old, new = old_refs.resolve(old), new_refs.resolve(new)
+    if not isinstance(old, dict) or not isinstance(new, dict) or depth > 12:
+        return []
+    out: list[Change] = []
+    ot, nt = _types(old), _types(new)
+    if ot is not None and nt is not None and ot != nt:
+        if direction == "input" and not _covers(nt, ot):
+            out.append(Change(True, where, f"type narrowed from {sorted(ot)} to {sorted(nt)}"))
+        elif direction == "output" and not _covers(ot, nt):
+            out.append(Change(True, where, f"type changed from {sorted(ot)} to {sorted(nt)}"))
+        else:
+            out.append(Change(False, where, f"type changed from {sorted(ot)} to {sorted(nt)}"))
+    oe, ne = old.get("enum"), new.get("enum")
+    if isinstance(oe, list) and isinstance(ne, list):
+        removed, added = [v for v in oe if v not in ne], [v for v in ne if v not in oe]
+        if removed:
+            out.append(Change(direction == "input", where, f"enum values removed: {removed}"))
+        if added:
+            out.append(Change(direction == "output", where, f"enum values added: {added}"))
+    elif isinstance(ne, list) and oe is None:
+        out.append(Change(direction == "input", where, f"now restricted to enum {ne}"))
+    if direction == "input":
+        for key, tighter in (("maxLength", min), ("maximum", min), ("maxItems", min),
+                             ("minLength", max), ("minimum", max), ("minItems", max)):
+            o, n = old.get(key), new.get(key)
+            if isinstance(n, int | float) and (o is None or (tighter(o, n) == n and o != n)):
+                out.append(Change(True, where, f"{key} tightened from {o} to {n}"))
+    out += _compare_props(old, new, where, direction, old_refs, new_refs, depth)
+    oi, ni = old.get("items"), new.get("items")
+    if isinstance(oi, dict) and isinstance(ni, dict):
+        out += compare_schema(oi, ni, f"{where}[]", direction, old_refs=old_refs, new_refs=new_refs,
+                              depth=depth + 1)
+    return out
+
+
+def _compare_props(old: dict[str, Any], new: dict[str, Any], where: str, direction: Direction,
+                   old_refs: _Refs, new_refs: _Refs, depth: int) -> list[Change]:
+    out: list[Change] = []
+    op, np_ = old.get("properties") or {}, new.get("properties") or {}
+    oreq, nreq = set(old.get("required") or []), set(new.get("required") or [])
+    added = [k for k in np_ if k not in op]
+    for key in op:
+        path = f"{where}.{key}"
+        if key not in np_:
+            twin = next((a for a in added if _same(old_refs.resolve(op[key]), new_refs.resolve(np_[a]))), None)
+            hint = f" (possibly renamed to '{twin}')" if twin else ""
+            if direction == "output":
+                out.append(Change(True, path, f"field '{key}' removed{hint}"))
+            else:
+                closed = new.get("additionalProperties") is False
+                out.append(Change(closed and key in oreq, path, f"input field '{key}' removed{hint}"))
+            continue
+        if direction == "output" and key in oreq and key not in nreq:
+            out.append(Change(True, path, f"field '{key}' is no longer required (callers may not get it)"))
+        if direction == "input" and key in nreq and key not in oreq:
+            out.append(Change(True, path, f"input field '{key}' became required"))
+        out += compare_schema(op[key], np_[key], path, direction, old_refs=old_refs, new_refs=new_refs,
+                              depth=depth + 1)
+    for key in added:
+        path = f"{where}.{key}"
+        if direction == "input" and key in nreq:
+            out.append(Change(True, path, f"new required input field '{key}'"))
+        else:
+            out.append(Change(False, path, f"field '{key}' added"))
+    if direction == "input" and old.get("additionalProperties") is not False \
+            and new.get("additionalProperties") is False and op:
+        out.append(Change(True, where, "no longer accepts additional properties"))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    strip = ("title", "description")
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: v for k, v in a.items() if k not in strip} == {k: v for k, v in b.items() if k not in strip}
+    return bool(a == b)
+
+
+def infer_schema(example: Any) -> dict[str, Any]:
+    """A schema that an example value *promises*: every key present is required, types as
+    seen (numbers as ``number``, so 5 and 5.0 agree)."""
+    if isinstance(example, dict):
+        return {"type": "object", "required": list(example),
+                "properties": {k: infer_schema(v) for k, v in example.items()}}
+    if isinstance(example, list):
+        return {"type": "array", "items": infer_schema(example[0])} if example else {"type": "array"}
+    if isinstance(example, bool):
+        return {"type": "boolean"}
+    if isinstance(example, int | float):
+        return {"type": "number"}
+    if example is None:
+        return {"type": "null"}
+    return {"type": "string"}
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _operations(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    out = {}
+    for path, item in (doc.get("paths") or {}).items():
+        for method, op in (item or {}).items():
+            if method in _HTTP_METHODS and isinstance(op, dict):
+                out[(method.upper(), path)] = {**op, "_shared_params": item.get("parameters", [])}
+    return out
+
+
+def _json_schema(content: Any) -> Any:
+    if not isinstance(content, dict):
+        return None
+    for ctype, media in content.items():
+        if "json" in ctype and isinstance(media, dict):
+            return media.get("schema")
+    return None
+
+
+def diff_openapi(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    oref, nref = _Refs(old), _Refs(new)
+    oops, nops = _operations(old), _operations(new)
+    out: list[Change] = []
+    for key, op in oops.items():
+        name = f"{key[0]} {key[1]}"
+        if key not in nops:
+            out.append(Change(True, name, "endpoint removed"))
+            continue
+        nop = nops[key]
+        oparams = {(p.get("in"), p.get("name")): p for p in map(oref.resolve, op["_shared_params"] +
+                                                                 op.get("parameters", []))}
+        nparams = {(p.get("in"), p.get("name")): p for p in map(nref.resolve, nop["_shared_params"] +
+                                                                 nop.get("parameters", []))}
+        for pk, p in nparams.items():
+            where = f"{name} {pk[0]} parameter '{pk[1]}'"
+            if pk not in oparams:
+                out.append(Change(bool(p.get("required")), where,
+                                  "new required parameter" if p.get("required") else "new optional parameter"))
+            else:
+                if p.get("required") and not oparams[pk].get("required"):
+                    out.append(Change(True, where, "became required"))
+                out += compare_schema(oparams[pk].get("schema"), p.get("schema"), where, "input",
+                                      old_refs=oref, new_refs=nref)
+        out += [Change(False, f"{name} {pk[0]} parameter '{pk[1]}'", "parameter removed")
+                for pk in oparams if pk not in nparams]
+        obody, nbody = oref.resolve(op.get("requestBody") or {}), nref.resolve(nop.get("requestBody") or {})
+        if nbody.get("required") and not obody.get("required"):
+            out.append(Change(True, f"{name} request body", "request body became required"))
+        out += compare_schema(_json_schema(obody.get("content")), _json_schema(nbody.get("content")),
+                              f"{name} request", "input", old_refs=oref, new_refs=nref)
+        oresp, nresp = op.get("responses") or {}, nop.get("responses") or {}
+        o2 = sorted(c for c in map(str, oresp) if c.startswith("2"))
+        n2 = sorted(c for c in map(str, nresp) if c.startswith("2"))
+        if o2 and [c for c in o2 if c not in n2]:
+            out.append(Change(True, name, f"success status code changed from {o2} to {n2}"))
+        for code in oresp:
+            if str(code) not in map(str, nresp):
+                if not str(code).startswith("2"):
+                    out.append(Change(False, name, f"documented status {code} removed"))
+                continue
+            ncode = next(c for c in nresp if str(c) == str(code))
+            out += compare_schema(_json_schema(oref.resolve(oresp[code]).get("content")),
+                                  _json_schema(nref.resolve(nresp[ncode]).get("content")),
+                                  f"{name} response {code}", "output", old_refs=oref, new_refs=nref)
+        out += [Change(False, name, f"status {c} documented") for c in nresp if str(c) not in map(str, oresp)]
+    out += [Change(False, f"{m} {p}", "endpoint added") for (m, p) in nops if (m, p) not in oops]
+    return out
+
+
+def card_schemas(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Skill id -> {"input"/"output": schema} from the card's schema extension(s).
+
+    Accepts ``params.skills.{id}.{input,output}`` and card-wide ``params.output_schema`` /
+    ``params.input_schema`` (camelCase too), the latter applying to every skill.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    caps = card.get("capabilities") if isinstance(card.get("capabilities"), dict) else {}
+    skill_ids = [str(s.get("id")) for s in card.get("skills") or [] if isinstance(s, dict)]
+    for ext in caps.get("extensions") or []:
+        params = ext.get("params") if isinstance(ext, dict) else None
+        if not isinstance(params, dict):
+            continue
+        for direction in ("input", "output"):
+            for key in (f"{direction}_schema", f"{direction}Schema"):
+                if isinstance(params.get(key), dict):
+                    for sid in skill_ids:
+                        out.setdefault(sid, {})[direction] = _intify(params[key])
+        skills = params.get("skills")
+        for sid, decl in (skills.items() if isinstance(skills, dict) else []):
+            for direction in ("input", "output"):
+                if isinstance(decl, dict) and isinstance(decl.get(direction), dict):
+                    out.setdefault(str(sid), {})[direction] = _intify(decl[direction])
+    return out
+
+
+def _intify(value: Any) -> Any:
+    """protobuf Struct makes every number a float (``minLength: 1.0``); JSON Schema counts
+    must be integers again."""
+    if isinstance(value, dict):
+        return {k: _intify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_intify(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def diff_cards(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    out: list[Change] = []
+    oskills = {s.get("id"): s for s in old.get("skills") or [] if isinstance(s, dict)}
+    nskills = {s.get("id"): s for s in new.get("skills") or [] if isinstance(s, dict)}
+    out += [Change(True, f"skill '{k}'", "skill removed") for k in oskills if k not in nskills]
+    out += [Change(False, f"skill '{k}'", "skill added") for k in nskills if k not in oskills]
+    oschemas, nschemas = card_schemas(old), card_schemas(new)
+    for sid in oskills:
+        if sid not in nskills:
+            continue
+        for direction in ("input", "output"):
+            o, n = oschemas.get(sid, {}).get(direction), nschemas.get(sid, {}).get(direction)
+            if o is not None and n is None:
+                out.append(Change(direction == "output", f"skill '{sid}' {direction}",
+                                  "declared schema removed"))
+            elif o is not None:
+                out += compare_schema(o, n, f"skill '{sid}' {direction}", direction)  # type: ignore[arg-type]
+
+    def versions(card: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(str(i.get("protocolBinding")), str(i.get("protocolVersion")))
+                for i in card.get("supportedInterfaces") or [] if isinstance(i, dict)}
+
+    out += [Change(True, "supportedInterfaces", f"interface {b} {v} no longer offered")
+            for b, v in sorted(versions(old) - versions(new))]
+    ocap, ncap = old.get("capabilities") or {}, new.get("capabilities") or {}
+    for cap in ("streaming", "pushNotifications"):
+        if ocap.get(cap) and not ncap.get(cap):
+            out.append(Change(True, f"capabilities.{cap}", "capability withdrawn"))
+    for modes in ("defaultInputModes", "defaultOutputModes"):
+        gone = [m for m in old.get(modes) or [] if m not in (new.get(modes) or [])]
+        if gone:
+            out.append(Change(True, modes, f"modes removed: {gone}"))
+    if old.get("version") != new.get("version"):
+        out.append(Change(False, "version", f"{old.get('version')} -> {new.get('version')}"))
+    return out
+
+
+def diff_tools(old: Any, new: Any) -> list[Change]:
+    otools, ntools = mcp_tools(old), mcp_tools(new)
+    out = [Change(True, f"tool '{n}'", "tool removed") for n in otools if n not in ntools]
+    out += [Change(False, f"tool '{n}'", "tool added") for n in ntools if n not in otools]
+    for name, tool in otools.items():
+        if name not in ntools:
+            continue
+        ntool = ntools[name]
+        out += compare_schema(tool.get("inputSchema"), ntool.get("inputSchema"), f"tool '{name}' input", "input")
+        if tool.get("outputSchema") is not None and ntool.get("outputSchema") is None:
+            out.append(Change(True, f"tool '{name}' output", "outputSchema removed"))
+        elif tool.get("outputSchema") is not None:
+            out += compare_schema(tool["outputSchema"], ntool["outputSchema"], f"tool '{name}' output", "output")
+    return out
+
+
+def interaction_key(inter: dict[str, Any]) -> str:
+    """Identity of a pact interaction across versions: its description (the generator
+    derives it from method, path template and JSON-RPC method/tool)."""
+    return str(inter.get("description") or "")
+
+
+def _body(part: dict[str, Any]) -> Any:
+    body = part.get("body")
+    if isinstance(body, dict) and "content" in body and "contentType" in body:
+        return body["content"]
+    return body
+
+
+def diff_pacts(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Pacts generated from traffic record what the provider *did*: a response field that
+    disappears or changes type is breaking; an interaction missing from NEW was only
+    not exercised (non-breaking note)."""
+    out: list[Change] = []
+    for side in ("consumer", "provider"):
+        if (old.get(side) or {}).get("name") != (new.get(side) or {}).get("name"):
+            out.append(Change(False, side, f"{(old.get(side) or {}).get('name')} -> "
+                                           f"{(new.get(side) or {}).get('name')}"))
+    olds = {interaction_key(i): i for i in old.get("interactions") or []}
+    news = {interaction_key(i): i for i in new.get("interactions") or []}
+    for key, inter in olds.items():
+        if key not in news:
+            out.append(Change(False, f"interaction '{key}'", "not present in NEW"))
+            continue
+        oresp, nresp = inter.get("response") or {}, news[key].get("response") or {}
+        if oresp.get("status") != nresp.get("status"):
+            out.append(Change(True, f"interaction '{key}'",
+                              f"status code changed from {oresp.get('status')} to {nresp.get('status')}"))
+        out += compare_schema(infer_schema(_body(oresp)), infer_schema(_body(nresp)),
+                              f"interaction '{key}' response $", "output")
+    out += [Change(False, f"interaction '{k}'", "new interaction") for k in news if k not in olds]
+    return out
+
+
+def diff_docs(old: Any, new: Any, *, old_name: str = "OLD", new_name: str = "NEW") -> tuple[Kind, list[Change]]:
+    """Auto-detect the kind of both documents and diff them (they must be the same kind)."""
+    ok, nk = detect_kind(old, old_name), detect_kind(new, new_name)
+    if ok != nk:
+        raise ConfigError(f"cannot compare a {ok} document with a {nk} document", path=new_name)
+    fn = {"openapi": diff_openapi, "a2a": diff_cards, "mcp": diff_tools, "pact": diff_pacts}[ok]
+    return ok, fn(old, new)
