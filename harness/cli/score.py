@@ -1,10 +1,66 @@
-"""CLI commands of the score layer (placeholder until its issue lands)."""
+"""``harness score RUN_DIR`` and ``harness telemetry receive``.
+
+``score`` re-scores any run folder from its files alone (journal, traces, audit,
+policies, contracts) and writes ``scorecard.json``; it exits 0 whatever the verdict
+(gating is ``harness gate``'s job) and 2 on a missing or malformed folder.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+console = Console(highlight=False, soft_wrap=True)
+
+telemetry_app = typer.Typer(help="Trace ingest: an OTLP/HTTP receiver on loopback.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-    _ = app
+    """Add ``score`` and the ``telemetry`` group to ``app``."""
+
+    @app.command("score")
+    def score_cmd(
+        run_dir: Path = typer.Argument(..., help="a run folder, e.g. reports/<run-id>"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="default: RUN_DIR/scorecard.json"),
+    ) -> None:
+        """Score a run folder into scorecard.json (formulas in docs/scoring.md)."""
+        from harness.scoring import score_run
+        from harness.telemetry.rundir import SCORECARD_FILE, load_run, write_scorecard
+
+        card = score_run(load_run(run_dir))
+        target = write_scorecard(card, out or run_dir / SCORECARD_FILE)
+        policy = card.policy.adherence
+        console.print(
+            f"{card.verdict.upper()}  resilience {card.resilience_score:.1f}/100  "
+            f"scenarios {sum(s.passed for s in card.scenarios)}/{len(card.scenarios)} passed  "
+            f"lost {len(card.integrity.lost)} duplicated {len(card.integrity.duplicated)}  "
+            f"policy {'n/a' if policy is None else f'{100 * policy:.1f}%'}  -> {target}"
+        )
+
+    @telemetry_app.command("receive")
+    def receive_cmd(
+        out: Path = typer.Option(Path("traces.jsonl"), "--out", "-o", help="spans are appended here (JSONL)"),
+        port: int = typer.Option(4318, "--port", "-p", help="0 picks a free port"),
+        host: str = typer.Option("127.0.0.1", "--host", help="bind address (loopback by default)"),
+    ) -> None:
+        """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) until Ctrl-C."""
+        from harness.errors import ConfigError
+        from harness.telemetry.receiver import OtlpReceiver
+
+        try:
+            receiver = OtlpReceiver(out, host=host, port=port)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", field="--port") from None
+        console.print(f"receiving OTLP/HTTP on {receiver.endpoint} -> {out}", markup=False)
+        try:
+            receiver.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            receiver.stop()
+            console.print(f"received {receiver.spans_received} spans in {receiver.requests} requests")
+
+    app.add_typer(telemetry_app, name="telemetry")
+    _ = (score_cmd, receive_cmd)

@@ -99,6 +99,7 @@ class ScenarioResult(_Model):
 class WorkItem(_Model):
     workflow_id: str
     scenario: str | None = None
+    repeat: int | None = None
     detail: str = ""
 
 

@@ -1,0 +1,95 @@
+"""Availability, error rate, latency and retry amplification per phase; SLO verdicts.
+
+A load sample counts as a failure when the request itself failed (``ok`` false, or an
+HTTP status >= 400 when ``ok`` is missing) *or* when it submitted a workflow that later
+failed or was lost: the user-visible outcome of "submit a claim" is the claim, not the
+202. Pending workflows are not failures (their outcome is unknown, not bad).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from harness.model.journal import Event
+from harness.model.scenario import Slo
+from harness.model.scorecard import PhaseStats, SloVerdict
+from harness.scoring.stats import percentile
+from harness.scoring.timeline import RepeatView
+
+ALL = "all"
+"""Key of the whole-repeat aggregate in ``RepeatResult.phases`` (SLOs with ``phase: all``)."""
+
+BAD_OUTCOMES = frozenset({"failed", "lost"})
+
+
+def sample_ok(event: Event, outcomes: dict[str, str]) -> bool:
+    """Did this load sample succeed end to end (request ok and its workflow not failed/lost)?"""
+    ok = event.get("ok")
+    if ok is None:
+        status = event.get("status")
+        ok = isinstance(status, int) and 0 < status < 400
+    wid = event.get("workflow_id")
+    if ok and wid is not None and outcomes.get(str(wid)) in BAD_OUTCOMES:
+        return False
+    return bool(ok)
+
+
+def phase_stats(view: RepeatView, outcomes: dict[str, str],
+                agent_calls: dict[str, int] | None = None) -> dict[str, PhaseStats]:
+    """``PhaseStats`` per phase of one repeat, plus the ``all`` aggregate.
+
+    ``agent_calls`` (agent-action spans per phase) over the workflows submitted in that
+    phase that completed gives retry amplification; ``None`` when nothing completed.
+    """
+    samples: dict[str, list[tuple[bool, float | None]]] = defaultdict(list)
+    for ev in view.of_kind("load_sample"):
+        lat = ev.get("latency_ms")
+        entry = (sample_ok(ev, outcomes), float(lat) if isinstance(lat, int | float) else None)
+        samples[view.phase_of(ev) or ALL].append(entry)
+        if (view.phase_of(ev) or ALL) != ALL:
+            samples[ALL].append(entry)
+    completed: dict[str, int] = defaultdict(int)
+    for ev in view.of_kind("workflow_submitted"):
+        if outcomes.get(str(ev.get("workflow_id"))) == "completed":
+            completed[view.phase_of(ev) or ALL] += 1
+            if (view.phase_of(ev) or ALL) != ALL:
+                completed[ALL] += 1
+    calls = dict(agent_calls or {})
+    if calls:
+        calls[ALL] = sum(v for k, v in calls.items() if k != ALL)
+    names = [p for p in view.phase_windows if p != ALL] + [ALL]
+    for extra in list(samples) + list(completed):
+        if extra not in names:
+            names.insert(len(names) - 1, extra)
+    return {name: _stats(samples.get(name, []), calls.get(name), completed.get(name, 0))
+            for name in names}
+
+
+def _stats(entries: list[tuple[bool, float | None]], calls: int | None, completed: int) -> PhaseStats:
+    requests = len(entries)
+    failures = sum(1 for ok, _ in entries if not ok)
+    lats = [lat for _, lat in entries if lat is not None]
+    return PhaseStats(
+        requests=requests,
+        failures=failures,
+        availability=(requests - failures) / requests if requests else None,
+        error_rate=failures / requests if requests else None,
+        p50_latency_ms=percentile(lats, 50),
+        p95_latency_ms=percentile(lats, 95),
+        p99_latency_ms=percentile(lats, 99),
+        agent_calls_per_workflow=(calls / completed) if calls is not None and completed else None,
+    )
+
+
+def slo_verdicts(slos: list[Slo], stats: dict[str, PhaseStats]) -> list[SloVerdict]:
+    """One verdict per SLO. An SLO whose metric could not be measured (no samples in that
+    phase) fails: an unverifiable promise must not pass silently."""
+    verdicts = []
+    for slo in slos:
+        phase_stats_ = stats.get(slo.phase)
+        actual = getattr(phase_stats_, slo.metric) if phase_stats_ is not None else None
+        passed = actual is not None and (slo.min is None or actual >= slo.min) and (
+            slo.max is None or actual <= slo.max)
+        verdicts.append(SloVerdict(metric=slo.metric, phase=slo.phase, min=slo.min, max=slo.max,
+                                   actual=actual, passed=passed))
+    return verdicts

@@ -1,0 +1,211 @@
+"""Policy adherence: agent actions from spans and audit events, judged by Cedar (cedarpy).
+
+The mapping of a span to a Cedar request is the contract in docs/telemetry.md. Audit
+events that repeat an action already seen as a span (same trace id, principal, action
+and resource) are the same action and are counted once. Policies are re-keyed by their
+``@id`` annotation so a violation names ``payout-needs-approval`` instead of cedarpy's
+positional ``policy3``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.model.scorecard import PolicyResult, Violation
+from harness.scoring.data import AuditEvent, Span
+
+ACTION_OPERATIONS = ("invoke_agent", "execute_tool")
+
+
+@dataclass(frozen=True)
+class AgentAction:
+    principal: str
+    action: str
+    resource: str
+    context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    t_wall: float | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    source: str = "span"
+
+    @property
+    def key(self) -> tuple[str | None, str, str, str]:
+        return (self.trace_id, self.principal, self.action, self.resource)
+
+    def request(self) -> dict[str, Any]:
+        return {"principal": _uid("Agent", self.principal), "action": _uid("Action", self.action),
+                "resource": _uid("Agent", self.resource), "context": self.context}
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: AgentAction
+    allowed: bool
+    policies: list[str]
+    errors: list[str]
+
+
+def is_agent_action(span: Span) -> bool:
+    return (span.get("attributes") or {}).get("gen_ai.operation.name") in ACTION_OPERATIONS
+
+
+def action_from_span(span: Span) -> AgentAction | None:
+    """The Cedar view of a span, or ``None`` when the span is not an agent action."""
+    attrs = span.get("attributes") or {}
+    op = attrs.get("gen_ai.operation.name")
+    if op not in ACTION_OPERATIONS:
+        return None
+    action = str(attrs.get("gen_ai.tool.name") or "unknown_tool") if op == "execute_tool" else "invoke_agent"
+    start = span.get("start_ns")
+    return AgentAction(
+        principal=str((span.get("resource") or {}).get("service.name") or "unknown"),
+        action=action,
+        resource=str(attrs.get("gen_ai.agent.name") or "unknown"),
+        context=cedar_context({k[4:]: v for k, v in attrs.items() if k.startswith("ctx.")}),
+        t_wall=start / 1e9 if isinstance(start, int | float) else None,
+        trace_id=span.get("trace_id"),
+        span_id=span.get("span_id"),
+    )
+
+
+def action_from_audit(rec: AuditEvent) -> AgentAction | None:
+    if not rec.get("action") or not rec.get("principal"):
+        return None
+    ts = rec.get("ts")
+    return AgentAction(
+        principal=str(rec["principal"]), action=str(rec["action"]),
+        resource=str(rec.get("resource") or "unknown"),
+        context=cedar_context(rec.get("context") or {}),
+        t_wall=float(ts) if isinstance(ts, int | float) else None,
+        trace_id=rec.get("trace_id"), span_id=rec.get("span_id"), source="audit",
+    )
+
+
+def collect_actions(spans: list[Span], audit: list[AuditEvent]) -> list[AgentAction]:
+    """Span actions, then audit actions not already seen as a span (matched one to one)."""
+    actions = [a for a in map(action_from_span, spans) if a is not None]
+    seen = Counter(a.key for a in actions)
+    for rec in audit:
+        act = action_from_audit(rec)
+        if act is None:
+            continue
+        if seen[act.key] > 0:
+            seen[act.key] -= 1
+            continue
+        actions.append(act)
+    return actions
+
+
+def cedar_context(raw: dict[str, Any]) -> dict[str, Any]:
+    """Cedar has bool, long, string, set and record, no floats and no null: integral floats
+    become longs; other floats and nulls are dropped (a policy reading them then errors,
+    which Cedar treats as not-permitted, and the error is reported)."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        conv = _cedar_value(value)
+        if conv is not None:
+            out[str(key)] = conv
+    return out
+
+
+def _cedar_value(value: Any) -> Any:
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, list | tuple):
+        return [v for v in map(_cedar_value, value) if v is not None]
+    if isinstance(value, dict):
+        return cedar_context(value)
+    return None
+
+
+def policy_set(policies: dict[str, str]) -> Any:
+    """Parse ``name -> cedar text`` into one cedarpy ``PolicySet`` keyed by ``@id``.
+
+    Policies without ``@id`` are named ``<file>#<n>``. A parse error is a ``ConfigError``
+    naming the file.
+    """
+    import cedarpy
+
+    merged: dict[str, Any] = {}
+    for name in sorted(policies):
+        text = policies[name]
+        if not text.strip():
+            continue
+        try:
+            est = json.loads(cedarpy.policies_to_json_str(text))
+        except ValueError as exc:
+            raise ConfigError(f"Cedar policy does not parse: {exc}", path=f"policies/{name}") from None
+        for pos, body in est.get("staticPolicies", {}).items():
+            pid = str((body.get("annotations") or {}).get("id") or f"{name}#{pos.removeprefix('policy')}")
+            while pid in merged:
+                pid += "'"
+            merged[pid] = body
+    return cedarpy.PolicySet.from_json_str(json.dumps({"templates": {}, "staticPolicies": merged,
+                                                        "templateLinks": []}))
+
+
+def evaluate(actions: list[AgentAction], policies: dict[str, str],
+             entities: list[dict[str, Any]] | None = None) -> list[Decision]:
+    """Judge every action with ``cedarpy.is_authorized_batch`` (one call for the whole run)."""
+    import cedarpy
+
+    if not actions:
+        return []
+    pset = policy_set(policies)
+    ents = list(entities or [])
+    known = {(e.get("uid") or {}).get("type", "") + "::" + str((e.get("uid") or {}).get("id")) for e in ents}
+    for uid in sorted({a.principal for a in actions} | {a.resource for a in actions}):
+        if f"Agent::{uid}" not in known:
+            ents.append({"uid": {"type": "Agent", "id": uid}, "attrs": {}, "parents": []})
+    results = cedarpy.is_authorized_batch([a.request() for a in actions], pset,
+                                          cedarpy.Entities.from_json_str(json.dumps(ents)))
+    out = []
+    for act, res in zip(actions, results, strict=True):
+        allowed = bool(res.allowed)
+        diag = res.diagnostics
+        out.append(Decision(act, allowed, [] if allowed else list(diag.reasons), list(diag.errors)))
+    return out
+
+
+def adherence(decisions: list[Decision],
+              where: Callable[[AgentAction], tuple[str | None, str | None]]) -> PolicyResult:
+    """``permitted / actions`` overall and per phase, and one ``Violation`` per denial.
+
+    ``where`` maps an action to its ``(scenario, phase)``; actions outside every phase
+    window count in the total but in no phase.
+    """
+    by_phase: dict[str, list[bool]] = {}
+    violations = []
+    for dec in decisions:
+        scenario, phase = where(dec.action)
+        if phase is not None:
+            by_phase.setdefault(phase, []).append(dec.allowed)
+        if dec.allowed:
+            continue
+        reason = ("forbidden by " + ", ".join(dec.policies)) if dec.policies else \
+            "no permit policy matched (default deny)"
+        if dec.errors:
+            reason += "; errors: " + "; ".join(dec.errors)
+        act = dec.action
+        violations.append(Violation(trace_id=act.trace_id, span_id=act.span_id, principal=act.principal,
+                                    action=act.action, resource=act.resource, phase=phase,
+                                    scenario=scenario, policies=dec.policies, reason=reason))
+    permitted = sum(1 for d in decisions if d.allowed)
+    return PolicyResult(
+        actions=len(decisions),
+        permitted=permitted,
+        adherence=permitted / len(decisions) if decisions else None,
+        by_phase={p: sum(v) / len(v) for p, v in by_phase.items()},
+        violations=violations,
+    )
+
+
+def _uid(kind: str, ident: str) -> dict[str, str]:
+    return {"type": kind, "id": ident}

@@ -1,0 +1,187 @@
+"""``score_run``: a parsed run folder in, a ``Scorecard`` out. Pure (no I/O).
+
+The pieces are small functions in sibling modules (timeline, phases, faults, integrity,
+policy, resilience, stats) so a report or a test can reuse any one of them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import median
+
+from harness.model.journal import Event
+from harness.model.scorecard import (
+    PolicyResult,
+    ProbeTally,
+    RepeatResult,
+    RunMeta,
+    ScenarioResult,
+    Scorecard,
+)
+from harness.scoring import policy as pol
+from harness.scoring.data import RunData
+from harness.scoring.faults import (
+    ProbeObs,
+    fault_results,
+    probe_series,
+    probes_until,
+    steady_after,
+    steady_before,
+)
+from harness.scoring.integrity import check_integrity
+from harness.scoring.phases import phase_stats, sample_ok, slo_verdicts
+from harness.scoring.resilience import SCORED_PROBE_PHASES, repeat_score, scenario_score, weighted_score
+from harness.scoring.stats import pass_k_table, summarize
+from harness.scoring.timeline import RepeatKey, RepeatLocator, RepeatView, clock_offset, split_repeats
+
+
+def score_run(run: RunData) -> Scorecard:
+    """Score every repeat, aggregate per scenario and overall, check integrity and policy."""
+    views = split_repeats(run.events)
+    offset = clock_offset(run.events)
+    locator = RepeatLocator(views)
+
+    def locate_wall(t_wall: float) -> RepeatView | None:
+        return locator.at(t_wall - offset)
+
+    report = check_integrity(run.events, run.audit,
+                             lambda ts: (v.key if (v := locate_wall(ts)) is not None else None))
+    actions = pol.collect_actions(run.spans, run.audit)
+    calls = _agent_calls(actions, locate_wall, offset)
+
+    repeats: dict[str, list[RepeatResult]] = defaultdict(list)
+    for view in views:
+        repeats[view.scenario].append(
+            score_repeat(view, report.outcomes, calls.get(view.key, {}), view.key in report.broken))
+
+    scenarios = []
+    for name, results in repeats.items():
+        first = next(v for v in views if v.scenario == name)
+        broken = any((name, r.repeat) in report.broken for r in results)
+        passed_n = sum(1 for r in results if r.passed)
+        faults = [f for r in results for f in r.faults]
+        scenarios.append(ScenarioResult(
+            scenario=name, title=first.config.title, weight=first.config.weight,
+            score=scenario_score(results, broken),
+            passed=passed_n == len(results) and not broken,
+            aborted=any(r.aborted for r in results),
+            pass_k=pass_k_table(passed_n, len(results)),
+            mttd=summarize([f.mttd_s for f in faults]),
+            mttr=summarize([f.mttr_s for f in faults]),
+            repeats=results,
+        ))
+
+    all_faults = [f for s in scenarios for r in s.repeats for f in r.faults]
+    policy_result = PolicyResult()
+    if run.policies:
+        decisions = pol.evaluate(actions, run.policies, run.entities)
+        policy_result = pol.adherence(decisions, lambda a: _where(a, locate_wall, offset))
+    verdict = ("aborted" if any(s.aborted for s in scenarios)
+               else "fail" if any(not s.passed for s in scenarios) else "pass")
+    return Scorecard(
+        run=run_meta(run, views),
+        verdict=verdict,
+        resilience_score=weighted_score([(s.score, s.weight) for s in scenarios]),
+        availability=_availability(views, report.outcomes),
+        mttd=summarize([f.mttd_s for f in all_faults]),
+        mttr=summarize([f.mttr_s for f in all_faults]),
+        scenarios=scenarios,
+        integrity=report.integrity,
+        policy=policy_result,
+        contracts=list(run.contracts),
+    )
+
+
+def score_repeat(view: RepeatView, outcomes: dict[str, str], agent_calls: dict[str, int],
+                 integrity_broken: bool) -> RepeatResult:
+    """Everything about one repeat; ``passed`` needs every check below to hold."""
+    stats = phase_stats(view, outcomes, agent_calls)
+    slos = slo_verdicts(view.config.slos, stats)
+    series = probe_series(view)
+    faults = fault_results(view, series, slos)
+    scored = [o for o in series if view.phase_at(o.t) in SCORED_PROBE_PHASES]
+    held = sum(1 for o in scored if o.ok)
+    score = 0.0 if integrity_broken else repeat_score(held, len(scored), slos)
+    passed = (not view.aborted and not integrity_broken
+              and all(s.passed for s in slos)
+              and all(f.recovered for f in faults)
+              and steady_before(view, series)
+              and steady_after(series, view.config.stable_for, probes_until(view, series)))
+    return RepeatResult(
+        repeat=view.repeat, score=score, passed=passed, aborted=view.aborted,
+        abort_reason=view.abort_reason, started_at=view.started_at, ended_at=view.ended_at,
+        phases=stats, phase_windows=dict(view.phase_windows), probes=_tallies(series),
+        slos=slos, faults=faults,
+    )
+
+
+def run_meta(run: RunData, views: list[RepeatView]) -> RunMeta:
+    start = next((e for e in run.events if e.kind == "run_start"), None)
+    end = next((e for e in reversed(run.events) if e.kind == "run_end"), None)
+    versions = (start.get("versions") if start else None) or {}
+    seed = start.get("seed") if start else None
+    return RunMeta(
+        run_id=str((start.get("run_id") if start else None) or run.run_id),
+        started_at=start.t_wall if start else (run.events[0].t_wall if run.events else 0.0),
+        ended_at=end.t_wall if end else None,
+        git_sha=start.get("git_sha") if start else None,
+        system=start.get("system") if start else None,
+        seed=int(seed) if isinstance(seed, int | float) else None,
+        versions={str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
+        probe_interval_s=probe_resolution(views),
+    )
+
+
+def probe_resolution(views: list[RepeatView]) -> float | None:
+    """The coarsest planned probe interval; without one, the median gap between
+    consecutive samples of the same probe (what the journal shows)."""
+    planned = [v.config.probe_interval_s for v in views if v.config.probe_interval_s]
+    if planned:
+        return max(planned)
+    gaps = []
+    for view in views:
+        last: dict[str, float] = {}
+        for obs in probe_series(view):
+            if obs.probe in last:
+                gaps.append(obs.t - last[obs.probe])
+            last[obs.probe] = obs.t
+    return median(gaps) if gaps else None
+
+
+def _tallies(series: list[ProbeObs]) -> list[ProbeTally]:
+    counts: dict[str, list[int]] = {}
+    for obs in series:
+        tally = counts.setdefault(obs.probe, [0, 0])
+        tally[0] += 1
+        tally[1] += int(obs.ok)
+    return [ProbeTally(probe=p, total=t, ok=o) for p, (t, o) in sorted(counts.items())]
+
+
+def _availability(views: list[RepeatView], outcomes: dict[str, str]) -> float | None:
+    samples: list[Event] = [e for v in views for e in v.of_kind("load_sample")]
+    if not samples:
+        return None
+    return sum(1 for e in samples if sample_ok(e, outcomes)) / len(samples)
+
+
+def _where(action: pol.AgentAction, locate, offset: float) -> tuple[str | None, str | None]:
+    if action.t_wall is None:
+        return (None, None)
+    view = locate(action.t_wall)
+    if view is None:
+        return (None, None)
+    return (view.scenario, view.phase_at(action.t_wall - offset))
+
+
+def _agent_calls(actions: list[pol.AgentAction], locate, offset: float) -> dict[RepeatKey, dict[str, int]]:
+    """Agent-action spans per repeat and phase (audit-only actions are not calls)."""
+    calls: dict[RepeatKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for act in actions:
+        if act.source != "span" or act.t_wall is None:
+            continue
+        view = locate(act.t_wall)
+        phase = view.phase_at(act.t_wall - offset) if view is not None else None
+        if view is None or phase is None:
+            continue
+        calls[view.key][phase] += 1
+    return {k: dict(v) for k, v in calls.items()}

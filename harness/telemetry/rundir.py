@@ -1,0 +1,137 @@
+"""Read a run folder into ``RunData`` and write ``scorecard.json``.
+
+Layout (``reports/<run-id>/``): ``journal.jsonl`` (required), ``traces.jsonl`` and/or
+``traces/*.json`` (OTLP JSON), ``audit.jsonl``, ``policies/*.cedar`` and optional
+``policies/entities.json``, ``contracts.json``, ``meta.json``. Missing optional files
+mean "not measured"; malformed ones are a ``ConfigError`` naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from harness.errors import ConfigError
+from harness.model.journal import parse_journal_lines
+from harness.model.scorecard import ContractResult, Scorecard
+from harness.scoring.data import RunData
+from harness.telemetry.spans import read_jsonl, read_otlp_json, read_span_jsonl, span_sort_key
+
+SCORECARD_FILE = "scorecard.json"
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> RunData:
+    """Parse a run folder. Only ``journal.jsonl`` is required."""
+    root = Path(run_dir)
+    if not root.is_dir():
+        raise ConfigError("run folder does not exist or is not a directory", path=str(root))
+    journal = root / "journal.jsonl"
+    if not journal.is_file():
+        raise ConfigError("no journal.jsonl in the run folder", path=str(root))
+    events = parse_journal_lines(journal.read_text(encoding="utf-8", errors="replace").splitlines())
+    if not events:
+        raise ConfigError("journal has no valid events", path=str(journal))
+    return RunData(
+        run_id=root.resolve().name,
+        events=events,
+        spans=read_spans(root),
+        audit=read_audit(root / "audit.jsonl"),
+        policies=read_policies(root / "policies"),
+        entities=read_entities(root / "policies" / "entities.json"),
+        contracts=read_contracts(root / "contracts.json"),
+        meta=_read_json_object(root / "meta.json"),
+    )
+
+
+def read_spans(root: Path) -> list[dict[str, Any]]:
+    """``traces.jsonl`` plus every ``traces/*.json`` / ``traces/*.jsonl`` OTLP export, deduplicated
+    by (trace_id, span_id) since a Collector and the JSONL exporter may both have written a span."""
+    spans = []
+    if (root / "traces.jsonl").is_file():
+        spans.extend(read_span_jsonl(root / "traces.jsonl"))
+    folder = root / "traces"
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.suffix == ".json":
+                spans.extend(read_otlp_json(path))
+            elif path.suffix == ".jsonl":
+                spans.extend(_read_span_or_otlp_lines(path))
+    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    anonymous = []
+    for span in spans:
+        if span.get("trace_id") and span.get("span_id"):
+            unique.setdefault((str(span["trace_id"]), str(span["span_id"])), span)
+        else:
+            anonymous.append(span)
+    return sorted([*unique.values(), *anonymous], key=span_sort_key)
+
+
+def _read_span_or_otlp_lines(path: Path) -> list[dict[str, Any]]:
+    rows = read_jsonl(path)
+    if rows and ("resourceSpans" in rows[0] or "resource_spans" in rows[0]):
+        return read_otlp_json(path)
+    return read_span_jsonl(path)
+
+
+def read_audit(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    rows = read_jsonl(path)
+    return sorted(rows, key=lambda r: (float(r.get("ts") or 0.0), json.dumps(r, sort_keys=True, default=str)))
+
+
+def read_policies(folder: Path) -> dict[str, str]:
+    if not folder.is_dir():
+        return {}
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.cedar"))}
+
+
+def read_entities(path: Path) -> list[dict[str, Any]] | None:
+    if not path.is_file():
+        return None
+    data = _load_json(path)
+    if not isinstance(data, list):
+        raise ConfigError("expected a JSON list of Cedar entities", path=str(path))
+    return data
+
+
+def read_contracts(path: Path) -> list[ContractResult]:
+    if not path.is_file():
+        return []
+    data = _load_json(path)
+    try:
+        return TypeAdapter(list[ContractResult]).validate_python(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(err["msg"], path=str(path), field=where) from None
+
+
+def write_scorecard(card: Scorecard, path: str | os.PathLike[str]) -> Path:
+    """Write ``scorecard.json`` atomically (tmp file + rename), so a reader never sees half."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    data = _load_json(path)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a JSON object", path=str(path))
+    return data
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not valid JSON: {exc.msg}", path=str(path), line=exc.lineno) from None
