@@ -1,0 +1,214 @@
+"""Read a run folder and reduce its journal to what the report renders.
+
+The journal of a long run holds tens of thousands of load samples; a browser does not
+need them all. ``timelines`` folds the samples of each scenario into at most
+``max_buckets`` time buckets (p50/p95/max latency, request and error counts), and keeps
+the sparse events (phases, faults, failed probes) as they are. Times are seconds since the
+scenario's first event, so repeats of one scenario read left to right on one axis.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from harness.errors import ConfigError
+from harness.model.journal import Event, parse_journal_lines
+from harness.model.scorecard import Scorecard
+
+__all__ = [
+    "Bucket", "FaultWindow", "Marker", "RunData", "Timeline",
+    "journal_excerpt", "load_run", "load_scorecard", "quantile", "timelines",
+]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Load samples folded into one time slot ``[t0, t1)``."""
+
+    t0: float
+    t1: float
+    requests: int
+    errors: int
+    p50_ms: float | None
+    p95_ms: float | None
+    max_ms: float | None
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    fault_id: str
+    type: str
+    target: str
+    start: float
+    end: float
+    repeat: int | None
+    reverted: bool
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A point event on the timeline: a phase start, a failed probe, an abort."""
+
+    t: float
+    label: str
+    repeat: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class Timeline:
+    scenario: str
+    t0_mono: float
+    duration: float = 0.0
+    buckets: list[Bucket] = field(default_factory=list)
+    faults: list[FaultWindow] = field(default_factory=list)
+    phases: list[Marker] = field(default_factory=list)
+    probe_failures: list[Marker] = field(default_factory=list)
+    aborts: list[Marker] = field(default_factory=list)
+    samples: int = 0
+
+
+@dataclass
+class RunData:
+    """Everything the renderers need, loaded once."""
+
+    run_dir: Path
+    scorecard: Scorecard
+    events: list[Event]
+
+    @property
+    def run_id(self) -> str:
+        return self.scorecard.run.run_id
+
+
+def load_scorecard(path: Path) -> Scorecard:
+    """Load ``scorecard.json`` (or a run folder holding one) with a one-line error on bad input."""
+    if path.is_dir():
+        path = path / "scorecard.json"
+    try:
+        return Scorecard.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigError("scorecard.json not found (score the run first: `harness score RUN_DIR`)",
+                          path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read scorecard: {exc}", path=str(path)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"not a valid scorecard: {first['msg']}", path=str(path), field=where) from None
+
+
+def load_run(run_dir: Path) -> RunData:
+    """Scorecard (required) and journal (optional: a scorecard alone still renders)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError("run folder not found", path=str(run_dir))
+    scorecard = load_scorecard(run_dir / "scorecard.json")
+    journal = run_dir / "journal.jsonl"
+    events: list[Event] = []
+    if journal.exists():
+        with journal.open(encoding="utf-8", errors="replace") as fh:
+            events = parse_journal_lines(fh)
+    return RunData(run_dir=run_dir, scorecard=scorecard, events=events)
+
+
+def quantile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest-rank quantile of an already sorted list; None when empty."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _fold(samples: list[tuple[float, float | None, bool]], t0: float, t1: float) -> Bucket:
+    lat = sorted(s[1] for s in samples if s[1] is not None)
+    return Bucket(
+        t0=t0, t1=t1, requests=len(samples), errors=sum(1 for s in samples if not s[2]),
+        p50_ms=quantile(lat, 0.50), p95_ms=quantile(lat, 0.95), max_ms=lat[-1] if lat else None,
+    )
+
+
+def _bucketize(samples: list[tuple[float, float | None, bool]], duration: float,
+               max_buckets: int) -> list[Bucket]:
+    """Fold samples into equal slots of at least 0.5 s (finer adds noise, not insight)."""
+    if not samples:
+        return []
+    width = max(duration / max_buckets, 0.5)
+    slots: dict[int, list[tuple[float, float | None, bool]]] = {}
+    for s in samples:
+        slots.setdefault(int(s[0] // width), []).append(s)
+    return [_fold(slots[i], i * width, (i + 1) * width) for i in sorted(slots)]
+
+
+def timelines(events: list[Event], *, max_buckets: int = 240) -> dict[str, Timeline]:
+    """Per scenario timeline, in the order scenarios first appear in the journal."""
+    by_scenario: dict[str, list[Event]] = {}
+    for ev in events:
+        if ev.scenario is not None:
+            by_scenario.setdefault(ev.scenario, []).append(ev)
+    out: dict[str, Timeline] = {}
+    for name, evs in by_scenario.items():
+        t0 = evs[0].t_mono
+        tl = Timeline(scenario=name, t0_mono=t0, duration=max(e.t_mono for e in evs) - t0)
+        samples: list[tuple[float, float | None, bool]] = []
+        open_faults: dict[tuple[int | None, str], Event] = {}
+        for ev in evs:
+            t = ev.t_mono - t0
+            kind = ev.kind
+            if kind == "load_sample":
+                lat = ev.get("latency_ms")
+                samples.append((t, float(lat) if isinstance(lat, int | float) else None,
+                                bool(ev.get("ok", True))))
+            elif kind == "probe":
+                if not ev.get("ok", True):
+                    tl.probe_failures.append(Marker(t, str(ev.get("probe", "probe")), ev.repeat,
+                                                    str(ev.get("detail", "") or "")))
+            elif kind == "phase_start" and ev.phase:
+                tl.phases.append(Marker(t, ev.phase, ev.repeat))
+            elif kind == "fault_injected":
+                open_faults[(ev.repeat, str(ev.get("fault_id", "")))] = ev
+            elif kind == "fault_reverted":
+                start_ev = open_faults.pop((ev.repeat, str(ev.get("fault_id", ""))), None)
+                if start_ev is not None:
+                    tl.faults.append(_window(start_ev, t0, t, reverted=True))
+            elif kind == "abort":
+                tl.aborts.append(Marker(t, "abort", ev.repeat, str(ev.get("reason", "") or "")))
+        for start_ev in open_faults.values():  # never reverted: shade to the end of the scenario
+            tl.faults.append(_window(start_ev, t0, tl.duration, reverted=False))
+        tl.faults.sort(key=lambda w: w.start)
+        tl.samples = len(samples)
+        tl.buckets = _bucketize(samples, tl.duration, max_buckets)
+        out[name] = tl
+    return out
+
+
+def _window(ev: Event, t0: float, end: float, *, reverted: bool) -> FaultWindow:
+    return FaultWindow(
+        fault_id=str(ev.get("fault_id", "")), type=str(ev.get("type", "") or ""),
+        target=str(ev.get("target", "") or ""), start=ev.t_mono - t0, end=end,
+        repeat=ev.repeat, reverted=reverted,
+    )
+
+
+def journal_excerpt(events: list[Event], *, scenario: str | None = None, repeat: int | None = None,
+                    limit: int = 300) -> str:
+    """The interesting lines of one scenario repeat as JSONL: everything but passing load samples
+    and passing probes, which would drown the faults and failures a reader is looking for."""
+    lines: list[str] = []
+    for ev in events:
+        if scenario is not None and ev.scenario != scenario:
+            continue
+        if repeat is not None and ev.repeat != repeat:
+            continue
+        if ev.kind in ("load_sample", "probe") and ev.get("ok", True):
+            continue
+        lines.append(ev.to_json())
+        if len(lines) >= limit:
+            lines.append(json.dumps({"note": f"excerpt truncated at {limit} events"}))
+            break
+    return "\n".join(lines) + ("\n" if lines else "")

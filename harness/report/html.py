@@ -1,0 +1,102 @@
+"""``report.html``: one self-contained page (styles, plotly.js and data inlined).
+
+Rendered with Jinja2 with autoescaping on, so every string from a scenario file, a
+journal or a policy (titles, reasons, trace ids) is text, never markup. The page works
+from ``file://`` with networking off: no CDN, no fonts, no external requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from harness.model.scorecard import ScenarioResult, Scorecard
+from harness.report.data import RunData, timelines
+
+__all__ = ["render_html"]
+
+_ASSETS = Path(__file__).parent / "assets"
+TREND_RUNS = 30  # the trend chart shows at most this many recent runs
+
+
+def _fmt_num(value: float | None, digits: int = 1, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+    return f"{text}{unit}"
+
+
+def _fmt_pct(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value * 100:.{digits}f}".rstrip("0").rstrip(".") + " %"
+
+
+def _fmt_s(value: float | None) -> str:
+    return _fmt_num(value, 2, " s")
+
+
+def _fmt_time(epoch: float | None) -> str:
+    if epoch is None:
+        return "n/a"
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_-]+", "-", text).strip("-") or "x"
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_ASSETS)),
+        autoescape=True,  # all templates: user text is escaped everywhere, not just in .html
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters.update(num=_fmt_num, pct=_fmt_pct, secs=_fmt_s, when=_fmt_time, slug=_slug)
+    return env
+
+
+def _scenario_view(sc: ScenarioResult, charts: dict[str, str], samples: dict[str, int]) -> dict[str, Any]:
+    failing_slos = [(r.repeat, s) for r in sc.repeats for s in r.slos if not s.passed]
+    return {
+        "result": sc,
+        "chart": charts.get(sc.scenario),
+        "samples": samples.get(sc.scenario, 0),
+        "faults": [(r.repeat, f) for r in sc.repeats for f in r.faults],
+        "failing_slos": failing_slos,
+        "probes": [(r.repeat, p) for r in sc.repeats for p in r.probes],
+    }
+
+
+def render_html(run: RunData, *, history: list[dict[str, Any]] | None = None,
+                baseline: Scorecard | None = None, regressions: list[str] | None = None) -> str:
+    """The whole page as one string."""
+    from harness.report.charts import plotly_js, timeline_chart, trend_chart
+
+    card = run.scorecard
+    tls = timelines(run.events)
+    titles = {s.scenario: s.title for s in card.scenarios}
+    charts: dict[str, str] = {}
+    for i, (name, tl) in enumerate(tls.items()):
+        charts[name] = timeline_chart(tl, f"timeline-{i}")
+    # Scenarios in the journal that the scorecard does not list still get their chart.
+    extra = [name for name in tls if name not in titles]
+    trend_rows = (history or [])[-TREND_RUNS:]
+    trend = trend_chart(trend_rows, "trend") if len(trend_rows) >= 2 else None
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        card=card,
+        scenarios=[_scenario_view(s, charts, {k: v.samples for k, v in tls.items()}) for s in card.scenarios],
+        extra_charts=[(name, charts[name]) for name in extra],
+        trend=trend,
+        trend_rows=list(reversed(trend_rows[-10:])),
+        baseline=baseline,
+        regressions=regressions or [],
+        events=len(run.events),
+        generated=_fmt_time(dt.datetime.now(dt.UTC).timestamp()),
+        plotly_js=plotly_js() if charts or trend else "",
+        css=(_ASSETS / "report.css").read_text(encoding="utf-8"),
+    )
