@@ -43,7 +43,7 @@ __all__ = ["Sample", "SampleSink"]
 log = logging.getLogger("harness.load")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: callers may read ``sample.__dict__``
 class Sample:
     """One finished request, as seen by Locust.
 

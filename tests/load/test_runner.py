@@ -12,6 +12,7 @@ import pytest
 
 from harness.load import LoadGenerator, Sample
 from harness.model.scenario import LoadProfile
+from harness.system.ports import free_port
 from tests.load.conftest import ClaimsServer
 
 
@@ -113,3 +114,94 @@ def test_local_run_streams_real_samples(claims_server: ClaimsServer, tmp_path: P
     assert (tmp_path / "locust.log").exists()
     assert (tmp_path / "load-config.json").exists()
     gen.stop()  # idempotent
+
+
+@pytest.mark.slow
+def test_failures_show_status_and_error_without_leaking_secrets(claims_server: ClaimsServer,
+                                                                 tmp_path: Path) -> None:
+    claims_server.fail_every = 3
+    dead_port = free_port()  # nothing listens here: connection refused -> status 0
+    secret = "S3cr3tV4lue"
+    got = Collector()
+    profile = LoadProfile(users=3, spawn_rate=30, think_time_s=(0.02, 0.04),
+                          tasks={"submit_claim": 3, "health": 1})
+    gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path, on_sample=got,
+                        health_url=f"http://127.0.0.1:{dead_port}/healthz?api_key={secret}")
+    gen.start()
+    try:
+        assert got.wait_for(80, timeout=30)
+    finally:
+        gen.stop()
+    _assert_no_locust_left(gen.pids)
+
+    submits = [s for s in got.samples if s.name == "submit_claim"]
+    failed = [s for s in submits if not s.ok]
+    assert failed and all(s.status == 500 and s.workflow_id is None and "500" in (s.error or "")
+                          for s in failed)
+    assert all(s.status == 200 and s.workflow_id in claims_server.issued for s in submits if s.ok)
+    # Every 500 the server sent shows up, except requests cut off by stop() (at most one per user).
+    assert claims_server.failed - profile.users <= len(failed) <= claims_server.failed
+
+    health = [s for s in got.samples if s.name == "health"]
+    assert health and all(s.status == 0 and not s.ok and s.error for s in health)
+    assert all(secret not in (s.error or "") for s in got.samples)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+    # The redacted config still says where traffic went.
+    assert "api_key=***" in (tmp_path / "load-config.json").read_text()
+    assert gen.exit_codes and all(code is not None for code in gen.exit_codes)
+
+
+@pytest.mark.slow
+def test_distributed_two_workers(claims_server: ClaimsServer, tmp_path: Path) -> None:
+    got = Collector()
+    profile = LoadProfile(users=4, spawn_rate=40, think_time_s=(0.02, 0.05), distributed=2,
+                          tasks={"submit_claim": 2, "get_claim": 1})
+    gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path, seed=3, on_sample=got)
+    gen.start()
+    try:
+        assert len(gen.pids) == 3  # master + 2 workers
+        assert got.wait_for(120, timeout=40)
+    finally:
+        gen.stop(timeout=15)
+    _assert_no_locust_left(gen.pids)
+    assert "gevent" not in sys.modules
+
+    samples = list(got.samples)
+    assert {s.worker for s in samples} == {1, 2}
+    assert all(s.ok for s in samples)
+    # One time-ordered stream even though two processes produced it.
+    assert [s.t_mono for s in samples] == sorted(s.t_mono for s in samples)
+    # The {n} counter stays unique across workers, so no two submits share a claim id.
+    assert len(set(claims_server.claim_ids)) == len(claims_server.claim_ids) > 10
+    submitted = [s.workflow_id for s in samples if s.name == "submit_claim"]
+    assert submitted and all(wf in claims_server.issued for wf in submitted)
+    assert {p.name for p in tmp_path.glob("*.log")} == {"master.log", "worker-1.log", "worker-2.log"}
+
+
+@pytest.mark.slow
+def test_max_runtime_ends_locust_by_itself(claims_server: ClaimsServer, tmp_path: Path) -> None:
+    calls = {"n": 0}
+    good: list[Sample] = []
+
+    def flaky_consumer(sample: Sample) -> None:
+        calls["n"] += 1
+        if calls["n"] % 5 == 0:
+            raise RuntimeError("consumer bug")  # must not stop the stream
+        good.append(sample)
+
+    profile = LoadProfile(users=2, spawn_rate=20, think_time_s=(0.05, 0.1), tasks={"submit_claim": 1})
+    gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path, on_sample=flaky_consumer,
+                        max_runtime_s=2)
+    gen.start()
+    deadline = time.monotonic() + 20
+    while gen.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not gen.running, "Locust kept running past --run-time"
+    gen.stop()
+    _assert_no_locust_left(gen.pids)
+    assert calls["n"] >= 10 and gen.callback_errors == calls["n"] // 5
+    assert len(good) == calls["n"] - gen.callback_errors
+    assert calls["n"] == gen.samples_received
+    assert "Run time limit" in (tmp_path / "locust.log").read_text()
