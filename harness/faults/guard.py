@@ -120,6 +120,7 @@ class CleanupLedger:
         open_: dict[str, dict[str, Any]] = {}
         for record in self.records():
             if record.get("event") == "injecting":
+                open_.pop(record["fault_id"], None)  # re-injected: it now dates from this record
                 open_[record["fault_id"]] = record
             elif record.get("event") == "reverted":
                 open_.pop(record["fault_id"], None)
@@ -224,10 +225,11 @@ def parse_host(url_or_host: str) -> str:
         if text.count(":") > 1 and not text.startswith("["):
             text = f"[{text}]"  # bare IPv6 address
         text = f"//{text}"
-    parts = urlsplit(text)
-    if _BAD_NETLOC & set(parts.netloc):
-        raise SafetyError(f"target {url_or_host!r} has an ambiguous authority; write plain scheme://host:port")
     try:
+        parts = urlsplit(text)
+        if _BAD_NETLOC & set(parts.netloc):
+            raise SafetyError(
+                f"target {url_or_host!r} has an ambiguous authority; write plain scheme://host:port")
         host = parts.hostname
         _ = parts.port
     except ValueError as exc:
@@ -309,6 +311,10 @@ class EnvironmentCheck:
     environment: str
     production: bool
     override_used: bool
+
+    def __bool__(self) -> bool:
+        """Truthy exactly when the production override was used (``if check: journal it``)."""
+        return self.override_used
 
     def journal_fields(self) -> dict[str, Any]:
         return {"environment": self.environment, "production": self.production,

@@ -1,0 +1,207 @@
+"""Process faults on real child processes: SIGKILL, SIGSTOP/SIGCONT, restart, external commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.faults.base import FaultError
+from harness.faults.process import (
+    CrashOrchestratorFault,
+    ExternalCommandFault,
+    KillFault,
+    ManualActionRequired,
+    PauseFault,
+    ProcessControl,
+    RestartFault,
+    find_watchdogs,
+    process_state,
+    redact_argv,
+)
+from harness.faults.registry import build_fault, fault_from_ledger
+from harness.model.scenario import FaultSpec, FaultTarget
+from harness.model.system import SystemSpec
+from tests.faults.client._helpers import ChildSupervisor, reachable, stopped, wait_for
+
+
+@pytest.fixture
+def sup(tmp_path: Path) -> Iterator[ChildSupervisor]:
+    supervisor = ChildSupervisor(tmp_path)
+    try:
+        yield supervisor
+    finally:
+        supervisor.close()
+
+
+def test_child_supervisor_is_process_control(sup: ChildSupervisor) -> None:
+    assert isinstance(sup, ProcessControl)
+
+
+def test_kill_really_kills_and_revert_restarts(sup: ChildSupervisor) -> None:
+    url = sup.start("agent")
+    old = sup.pid("agent")
+    fault = KillFault("agent", fault_id="k1", supervisor=sup)
+    entry = fault.ledger_entry()
+    assert entry["pid"] == old and entry["kind"] == "process_kill" and entry["starttime"]
+    fault.inject()
+    assert sup.procs["agent"].wait(timeout=5) == -9  # really SIGKILL
+    assert not reachable(url)
+    fault.inject()  # idempotent: already dead is fine
+    fault.revert()
+    assert sup.restarts["agent"] == 1
+    assert sup.pid("agent") != old and reachable(url)
+    fault.revert()  # idempotent: running again, no second restart
+    assert sup.restarts["agent"] == 1
+
+
+def test_kill_takes_the_whole_process_group(sup: ChildSupervisor) -> None:
+    sup.start("agent", group=True)
+    child = sup.child_pid("agent")
+    fault = KillFault("agent", fault_id="k2", supervisor=sup)
+    fault.inject()
+    sup.pid("agent")  # reap the leader
+    assert wait_for(lambda: process_state(child) in (None, "Z"))
+    fault.revert()
+
+
+def test_pause_stops_the_group_and_revert_continues_it(sup: ChildSupervisor) -> None:
+    url = sup.start("agent", group=True)
+    pid, child = sup.pid("agent"), sup.child_pid("agent")
+    fault = PauseFault("agent", fault_id="p1", supervisor=sup, ttl_s=0)
+    fault.ledger_entry()
+    fault.inject()
+    try:
+        assert stopped(pid) and wait_for(lambda: stopped(child))
+        assert not reachable(url, timeout_s=0.3)  # a stopped server does not answer
+    finally:
+        fault.revert()
+    assert not stopped(pid) and wait_for(lambda: not stopped(child))
+    assert reachable(url, timeout_s=3)
+    fault.revert()  # idempotent
+
+
+def test_pause_ttl_watchdog_resumes_without_revert(sup: ChildSupervisor) -> None:
+    sup.start("agent")
+    pid = sup.pid("agent")
+    fault = PauseFault("agent", fault_id="p-ttl", supervisor=sup, ttl_s=0.5)
+    fault.inject()
+    assert stopped(pid)
+    assert find_watchdogs("p-ttl")
+    # nobody reverts: the detached watchdog sends SIGCONT when the TTL expires
+    assert wait_for(lambda: not stopped(pid), timeout_s=5)
+    fault.revert()
+    assert not find_watchdogs("p-ttl")
+
+
+def test_pause_revert_from_ledger_continues_and_stops_watchdog(sup: ChildSupervisor) -> None:
+    sup.start("agent")
+    pid = sup.pid("agent")
+    fault = PauseFault("agent", fault_id="p-ledger", supervisor=sup, ttl_s=300)
+    entry = fault.ledger_entry()
+    fault.inject()
+    assert stopped(pid)
+    # another process (cleanup) only has the entry, no supervisor
+    fault_from_ledger(entry, supervisor=None).revert()
+    assert wait_for(lambda: not stopped(pid))
+    assert wait_for(lambda: not find_watchdogs("p-ledger"))
+    fault._watchdog.wait(timeout=5)  # type: ignore[union-attr]  # reap our killed child
+
+
+def test_pause_never_signals_a_recycled_pid(sup: ChildSupervisor) -> None:
+    sup.start("agent")
+    pid = sup.pid("agent")
+    entry = PauseFault("agent", fault_id="p-re", supervisor=sup).ledger_entry()
+    entry["starttime"] = str(int(entry["starttime"]) + 1)  # as if the pid now belonged to another process
+    sup.procs["agent"].send_signal(19)  # SIGSTOP by hand
+    try:
+        fault_from_ledger(entry).revert()
+        assert stopped(pid)  # not our process any more: left alone
+    finally:
+        sup.procs["agent"].send_signal(18)
+
+
+def test_restart_and_crash_orchestrator(sup: ChildSupervisor) -> None:
+    url = sup.start("orch")
+    old = sup.pid("orch")
+    restart = RestartFault("orch", fault_id="r1", supervisor=sup)
+    restart.inject()
+    assert sup.pid("orch") != old and reachable(url)
+    restart.revert()  # running: nothing to do
+    assert sup.restarts["orch"] == 1
+    mid = sup.pid("orch")
+    crash = CrashOrchestratorFault("orch", fault_id="c1", supervisor=sup, restart_after_s=0.1)
+    crash.ledger_entry()
+    crash.inject()
+    assert sup.pid("orch") not in (old, mid) and reachable(url)
+    assert sup.restarts["orch"] == 2
+    crash.revert()
+    assert sup.restarts["orch"] == 2
+
+
+def test_kill_from_ledger_without_supervisor_needs_a_person(sup: ChildSupervisor) -> None:
+    sup.start("agent")
+    fault = KillFault("agent", fault_id="k3", supervisor=sup)
+    entry = fault.ledger_entry()
+    fault.inject()
+    with pytest.raises(ManualActionRequired, match="harness sandbox up"):
+        fault_from_ledger(entry).revert()
+    fault_from_ledger(entry, supervisor=sup).revert()  # with a supervisor it restarts
+    assert sup.restarts["agent"] == 1
+
+
+def _external_system(commands: dict[str, list[str]] | None) -> SystemSpec:
+    svc = {"name": "ext", "kind": "agent", "protocol": "rest", "base_url": "http://127.0.0.1:9",
+           "external": True}
+    if commands is not None:
+        svc["commands"] = commands
+    return SystemSpec.model_validate({"name": "s", "services": [svc]})
+
+
+def test_external_pause_runs_only_declared_commands(sup: ChildSupervisor) -> None:
+    sup.start("agent")
+    pid = sup.pid("agent")
+    system = _external_system({"pause": ["kill", "-STOP", str(pid)], "resume": ["kill", "-CONT", str(pid)]})
+    spec = FaultSpec(type="pause", target=FaultTarget(service="ext"))
+    fault = build_fault(spec, system, fault_id="e1", ttl_s=30)
+    assert isinstance(fault, ExternalCommandFault)
+    entry = fault.ledger_entry()
+    fault.inject()
+    assert wait_for(lambda: stopped(pid))
+    fault_from_ledger(entry).revert()  # cleanup path: the entry holds the resume command
+    assert wait_for(lambda: not stopped(pid))
+
+
+def test_external_without_commands_is_refused() -> None:
+    spec = FaultSpec(type="kill", target=FaultTarget(service="ext"))
+    with pytest.raises(ConfigError, match=r"declares no commands\.kill and commands\.restart"):
+        build_fault(spec, _external_system(None), fault_id="e2", ttl_s=30)
+    with pytest.raises(ConfigError, match=r"commands\.resume"):
+        build_fault(FaultSpec(type="pause", target=FaultTarget(service="ext")),
+                    _external_system({"pause": ["true"]}), fault_id="e3", ttl_s=30)
+
+
+def test_external_command_failure_is_a_fault_error() -> None:
+    fault = ExternalCommandFault("ext", "kill", fault_id="e4",
+                                 inject_cmd=[sys.executable, "-c", "import sys; sys.exit('boom')"],
+                                 revert_cmd=None)
+    with pytest.raises(FaultError, match="exited 1: boom"):
+        fault.inject()
+    with pytest.raises(FaultError, match="not found"):
+        ExternalCommandFault("ext", "kill", fault_id="e5", inject_cmd=["/nonexistent/cmd"],
+                             revert_cmd=None).inject()
+
+
+def test_secrets_in_commands_never_reach_the_ledger() -> None:
+    argv = ["svcctl", "--token=abc", "--password", "hunter2", "API_KEY=xyz", "resume", "agent"]
+    redacted, changed = redact_argv(argv)
+    assert changed and redacted == ["svcctl", "--token=***", "--password", "***", "API_KEY=***",
+                                    "resume", "agent"]
+    fault = ExternalCommandFault("ext", "pause", fault_id="e6", inject_cmd=["true"], revert_cmd=argv)
+    entry = fault.ledger_entry()
+    assert "abc" not in str(entry) and "hunter2" not in str(entry) and "xyz" not in str(entry)
+    with pytest.raises(ManualActionRequired, match="secret"):
+        fault_from_ledger(entry).revert()
