@@ -1,1 +1,22 @@
-"""harness.faults.proxy (see DESIGN.md)."""
+"""Embedded Toxiproxy-compatible proxy server (see DESIGN.md, issue 4).
+
+Public API:
+- ``ProxyServer`` (async, in a running loop), ``BackgroundProxy`` (own thread, sync callers),
+  ``run()`` (blocking, signal-aware) — all in ``harness.faults.proxy.server``;
+- ``python -m harness.faults.proxy --host 127.0.0.1 --port PORT`` and ``harness proxy serve``.
+Imports here stay light: the server modules load starlette/uvicorn only when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["BackgroundProxy", "ProxyServer", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from harness.faults.proxy import server
+
+        return getattr(server, name)
+    raise AttributeError(name)

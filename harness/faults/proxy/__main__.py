@@ -1,0 +1,35 @@
+"""``python -m harness.faults.proxy [--host H] [--port P] [--config FILE]``: serve the embedded proxy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.faults.proxy",
+                                     description="Toxiproxy-compatible proxy server (harness).")
+    parser.add_argument("--host", default="127.0.0.1", help="API address (loopback by default)")
+    parser.add_argument("--port", type=int, default=8474, help="API port (0 = pick a free one)")
+    parser.add_argument("--config", type=Path, help="Toxiproxy populate JSON file to load at start")
+    parser.add_argument("--allow-public-api", action="store_true",
+                        help="allow a non-loopback --host (the API is unauthenticated)")
+    args = parser.parse_args(argv)
+    from harness.faults.proxy.server import check_api_host, run
+
+    try:
+        check_api_host(args.host, args.allow_public_api)
+        run(args.host, args.port, args.config, ready=lambda line: print(line, flush=True))
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

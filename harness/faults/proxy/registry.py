@@ -1,0 +1,575 @@
+"""Proxies and toxics: the state behind the API, its validation, listeners and dead-man TTLs.
+
+Everything here runs on the server's event loop, so there are no locks: API handlers
+and the data path never run at the same time. Input arrives as parsed JSON of any
+shape; every check raises ``ApiError`` with Toxiproxy's message and status code so the
+API can answer exactly like Toxiproxy (``{"error": "...", "status": 409}``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import itertools
+import time
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.faults.proxy import hooks
+from harness.faults.proxy.relay import ClientSide, Connection
+from harness.faults.proxy.toxics import TCP_TOXIC_TYPES, validate_tcp_toxic
+from harness.faults.proxy.types import ToxicView
+
+MAX_TTL_S = 7 * 24 * 3600.0
+
+
+class ApiError(Exception):
+    """An API error with Toxiproxy's wording and HTTP status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "status": self.status}
+
+
+def bad_body(detail: str) -> ApiError:
+    return ApiError(f"bad request body: {detail}", 400)
+
+
+def missing(field: str) -> ApiError:
+    return ApiError(f"missing required field: {field}", 400)
+
+
+def proxy_not_found() -> ApiError:
+    return ApiError("proxy not found", 404)
+
+
+def toxic_not_found() -> ApiError:
+    return ApiError("toxic not found", 404)
+
+
+_ids = itertools.count(1)
+
+
+class Toxic:
+    """A toxic on a proxy. ``view`` is the single ToxicView the data path sees for its lifetime."""
+
+    def __init__(self, view: ToxicView, ttl_s: float | None) -> None:
+        self.id = next(_ids)
+        self.view = view
+        self.generation = 0  # bumped on update so live connections re-roll toxicity
+        self.ttl_s = ttl_s
+        self.expires_at: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "attributes": dict(self.view.attributes),
+            "name": self.view.name,
+            "type": self.view.type,
+            "stream": self.view.stream,
+            "toxicity": self.view.toxicity,
+        }
+        if self.ttl_s is not None:
+            out["ttl_s"] = self.ttl_s
+            out["expires_at"] = self.expires_at
+        return out
+
+
+class HttpConnection:
+    """A connection handed to the HTTP relay; tracked for metrics and closing."""
+
+    def __init__(self) -> None:
+        self.bytes_up = 0
+        self.bytes_down = 0
+        self.task: asyncio.Task[None] | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        if self.task is not None and self.task is not asyncio.current_task():
+            self.task.cancel()
+
+
+class _CountingProtocol(asyncio.StreamReaderProtocol):
+    """StreamReaderProtocol that counts the bytes it reads (for per-proxy metrics)."""
+
+    def __init__(self, reader: asyncio.StreamReader, conn: HttpConnection, upstream: bool,
+                 cb: Any = None) -> None:
+        super().__init__(reader, cb)
+        self._conn, self._upstream = conn, upstream
+
+    def data_received(self, data: bytes) -> None:
+        if self._upstream:
+            self._conn.bytes_up += len(data)
+        else:
+            self._conn.bytes_down += len(data)
+        super().data_received(data)
+
+
+def split_hostport(value: str, field: str) -> tuple[str, int]:
+    """``host:port`` / ``[v6]:port`` / ``:port`` -> (host, port); ApiError 400 if malformed."""
+    host, sep, port_s = value.rpartition(":")
+    if not sep or not port_s.isdigit() or int(port_s) > 65535:
+        raise bad_body(f"{field} must be host:port, got {value!r}")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return host, int(port_s)
+
+
+class Proxy:
+    """One listener forwarding to one upstream, with its toxics, connections and metrics."""
+
+    def __init__(self, name: str, listen: str, upstream: str) -> None:
+        self.name, self.listen, self.upstream = name, listen, upstream
+        self.enabled = False
+        self.toxics: list[Toxic] = []
+        self.conns: set[Any] = set()
+        self.record: str | None = None
+        self.recorder: Any = None
+        self.down_ttl_s: float | None = None
+        self.down_expires_at: float | None = None
+        self.down_timer: asyncio.TimerHandle | None = None
+        self.connections_total = 0
+        self._closed_up = 0
+        self._closed_down = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        host, port = split_hostport(self.listen, "listen")
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(self._protocol, host or "127.0.0.1", port,
+                                                    reuse_address=True, backlog=1024)
+        except OSError as exc:
+            status = 409 if exc.errno == errno.EADDRINUSE else 400
+            raise ApiError(f"listen {self.listen}: {exc.strerror or exc}", status) from None
+        bound = self._server.sockets[0].getsockname()
+        shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+        self.listen = f"{shown}:{bound[1]}"
+        self.enabled = True
+
+    async def stop(self) -> None:
+        """Stop listening and close every live connection (Toxiproxy's ``enabled: false``)."""
+        self.enabled = False
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for conn in list(self.conns):
+            conn.close()
+        if server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def upstream_hostport(self) -> tuple[str, int]:
+        return split_hostport(self.upstream, "upstream")
+
+    # --- data path hooks ---------------------------------------------------------------------
+    def _protocol(self) -> asyncio.Protocol:
+        relay = hooks.relay_http()
+        if relay is not None and (self.recorder is not None or self.http_views()):
+            conn = HttpConnection()
+            reader = asyncio.StreamReader(limit=1 << 20)
+            return _CountingProtocol(reader, conn, True,
+                                     lambda r, w: self._http_connection(conn, r, w, relay))
+        return ClientSide(self)
+
+    async def _http_connection(self, conn: HttpConnection, reader: asyncio.StreamReader,
+                               writer: asyncio.StreamWriter, relay: Any) -> None:
+        conn.task = asyncio.current_task()
+        conn.writers.append(writer)
+        self.connection_opened(conn)
+        try:
+            loop = asyncio.get_running_loop()
+            host, port = self.upstream_hostport()
+            up_reader = asyncio.StreamReader(limit=1 << 20)
+            try:
+                transport, proto = await loop.create_connection(
+                    lambda: _CountingProtocol(up_reader, conn, False), host, port)
+            except OSError:
+                return
+            up_writer = asyncio.StreamWriter(transport, proto, up_reader, loop)
+            conn.writers.append(up_writer)
+            await relay(reader, writer, up_reader, up_writer, toxics=self.http_views,
+                        recorder=self.recorder, proxy_name=self.name)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            for w in conn.writers:
+                w.close()
+            self.connection_closed(conn)
+
+    def connection_opened(self, conn: Any) -> None:
+        self.conns.add(conn)
+        self.connections_total += 1
+
+    def connection_closed(self, conn: Any) -> None:
+        if conn in self.conns:
+            self.conns.discard(conn)
+            up, down = _conn_bytes(conn)
+            self._closed_up += up
+            self._closed_down += down
+
+    def tcp_toxics(self) -> list[Toxic]:
+        return [t for t in self.toxics if t.view.type in TCP_TOXIC_TYPES]
+
+    def http_views(self) -> Sequence[ToxicView]:
+        return [t.view for t in self.toxics if t.view.type not in TCP_TOXIC_TYPES]
+
+    def toxics_changed(self) -> None:
+        tcp = self.tcp_toxics()
+        for conn in list(self.conns):
+            if isinstance(conn, Connection):
+                conn.sync_toxics(tcp)
+
+    # --- views ---------------------------------------------------------------------------------
+    def metrics(self) -> dict[str, int]:
+        up, down = self._closed_up, self._closed_down
+        for conn in self.conns:
+            u, d = _conn_bytes(conn)
+            up, down = up + u, down + d
+        return {
+            "connections_total": self.connections_total,
+            "connections_active": len(self.conns),
+            "bytes_upstream": up,
+            "bytes_downstream": down,
+            "active_toxics": len(self.toxics),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "listen": self.listen,
+            "upstream": self.upstream,
+            "enabled": self.enabled,
+            "toxics": [t.to_json() for t in self.toxics_in_api_order()],
+            "record": self.record,
+            "metrics": self.metrics(),
+        }
+        if self.down_ttl_s is not None:
+            out["ttl_s"] = self.down_ttl_s
+            out["expires_at"] = self.down_expires_at
+        return out
+
+    def toxics_in_api_order(self) -> list[Toxic]:
+        # Toxiproxy lists the upstream chain first, then downstream, each in insertion order.
+        return ([t for t in self.toxics if t.view.stream == "upstream"]
+                + [t for t in self.toxics if t.view.stream == "downstream"])
+
+    def find_toxic(self, name: str) -> Toxic | None:
+        return next((t for t in self.toxics if t.view.name == name), None)
+
+
+def _conn_bytes(conn: Any) -> tuple[int, int]:
+    if isinstance(conn, Connection):
+        return conn.up.bytes, conn.down.bytes
+    return conn.bytes_up, conn.bytes_down
+
+
+class Registry:
+    """All proxies of one server, keyed by name, with the operations the API exposes."""
+
+    def __init__(self) -> None:
+        self.proxies: dict[str, Proxy] = {}
+
+    def get(self, name: str) -> Proxy:
+        proxy = self.proxies.get(name)
+        if proxy is None:
+            raise proxy_not_found()
+        return proxy
+
+    # --- proxies -------------------------------------------------------------------------------
+    async def create(self, body: Any) -> Proxy:
+        spec = parse_proxy(body, create=True)
+        if spec["name"] in self.proxies:
+            raise ApiError("proxy already exists", 409)
+        proxy = Proxy(spec["name"], spec.get("listen") or "127.0.0.1:0", spec["upstream"])
+        split_hostport(proxy.upstream, "upstream")
+        try:
+            await self._apply(proxy, spec, new=True)
+        except ApiError:
+            set_recording(proxy, None)
+            raise
+        self.proxies[proxy.name] = proxy
+        return proxy
+
+    async def populate(self, body: Any) -> list[Proxy]:
+        if not isinstance(body, list):
+            raise bad_body("populate expects a JSON array of proxies")
+        specs = []
+        for i, item in enumerate(body, 1):
+            spec = parse_proxy(item, create=True, where=f" at proxy {i}")
+            if any(s["name"] == spec["name"] for s in specs):
+                raise bad_body(f"duplicate proxy name {spec['name']!r}")
+            split_hostport(spec["upstream"], "upstream")
+            split_hostport(spec.get("listen") or "127.0.0.1:0", "listen")
+            specs.append(spec)
+        out = []
+        for spec in specs:
+            existing = self.proxies.get(spec["name"])
+            if existing is not None and existing.upstream == spec["upstream"] and \
+                    existing.listen == spec.get("listen"):
+                await self._apply(existing, spec, new=False)
+                out.append(existing)
+                continue
+            if existing is not None:
+                await self.delete(existing.name)
+            out.append(await self.create(spec))
+        return out
+
+    async def update(self, name: str, body: Any) -> Proxy:
+        proxy = self.get(name)
+        spec = parse_proxy(body, create=False)
+        await self._apply(proxy, spec, new=False)
+        return proxy
+
+    async def _apply(self, proxy: Proxy, spec: dict[str, Any], *, new: bool) -> None:
+        if "record" in spec:
+            set_recording(proxy, spec["record"])
+        moved = False
+        if not new:
+            for key in ("listen", "upstream"):
+                if key in spec and spec[key] != getattr(proxy, key):
+                    if key == "upstream":
+                        split_hostport(spec[key], "upstream")
+                    setattr(proxy, key, spec[key])
+                    moved = True
+        enabled = spec.get("enabled", True if new else proxy.enabled)
+        if moved and proxy.enabled:
+            await proxy.stop()
+        if enabled:
+            self._cancel_down_ttl(proxy)
+            if not proxy.enabled:
+                await proxy.start()
+        else:
+            if proxy.enabled or new:
+                await proxy.stop()
+            if "ttl_s" in spec:
+                self._set_down_ttl(proxy, spec["ttl_s"])
+
+    async def delete(self, name: str) -> None:
+        proxy = self.get(name)
+        del self.proxies[name]
+        self._cancel_down_ttl(proxy)
+        for toxic in proxy.toxics:
+            _cancel_timer(toxic)
+        proxy.toxics.clear()
+        await proxy.stop()
+        set_recording(proxy, None)
+
+    async def reset(self) -> None:
+        """Enable every proxy and remove every toxic (Toxiproxy's ``POST /reset``)."""
+        for proxy in self.proxies.values():
+            self._cancel_down_ttl(proxy)
+            if not proxy.enabled:
+                await proxy.start()
+            for toxic in proxy.toxics:
+                _cancel_timer(toxic)
+            proxy.toxics.clear()
+            proxy.toxics_changed()
+
+    async def close(self) -> None:
+        for name in list(self.proxies):
+            await self.delete(name)
+
+    def _set_down_ttl(self, proxy: Proxy, ttl_s: float | None) -> None:
+        self._cancel_down_ttl(proxy)
+        if ttl_s is None:
+            return
+        proxy.down_ttl_s = ttl_s
+        proxy.down_expires_at = time.time() + ttl_s
+        loop = asyncio.get_running_loop()
+        proxy.down_timer = loop.call_later(ttl_s, lambda: proxy.spawn(self._expire_down(proxy)))
+
+    async def _expire_down(self, proxy: Proxy) -> None:
+        proxy.down_timer = None
+        if self.proxies.get(proxy.name) is proxy and not proxy.enabled:
+            self._cancel_down_ttl(proxy)
+            with contextlib.suppress(ApiError):  # e.g. the port was taken meanwhile; stays down
+                await proxy.start()
+
+    @staticmethod
+    def _cancel_down_ttl(proxy: Proxy) -> None:
+        if proxy.down_timer is not None:
+            proxy.down_timer.cancel()
+        proxy.down_timer = None
+        proxy.down_ttl_s = proxy.down_expires_at = None
+
+    # --- toxics --------------------------------------------------------------------------------
+    def add_toxic(self, proxy_name: str, body: Any) -> Toxic:
+        proxy = self.get(proxy_name)
+        if not isinstance(body, dict):
+            raise bad_body("expected a JSON object")
+        stream = body.get("stream", "downstream")
+        if stream not in ("upstream", "downstream"):
+            raise ApiError("stream was invalid, can be either upstream or downstream", 400)
+        type_ = body.get("type")
+        if not isinstance(type_, str) or not type_:
+            raise ApiError("invalid toxic type", 400)
+        name = body.get("name") or f"{type_}_{stream}"
+        if not isinstance(name, str):
+            raise bad_body("field 'name' must be a string")
+        toxicity = _toxicity(body.get("toxicity", 1.0))
+        attributes = validate_attributes(type_, body.get("attributes"))
+        ttl_s = parse_ttl(body.get("ttl_s"))
+        if proxy.find_toxic(name) is not None:
+            raise ApiError("toxic already exists", 409)
+        toxic = Toxic(ToxicView(name=name, type=type_, stream=stream, toxicity=toxicity,
+                                attributes=attributes), ttl_s)
+        proxy.toxics.append(toxic)
+        self._arm_ttl(proxy, toxic)
+        proxy.toxics_changed()
+        return toxic
+
+    def update_toxic(self, proxy_name: str, toxic_name: str, body: Any) -> Toxic:
+        proxy = self.get(proxy_name)
+        toxic = proxy.find_toxic(toxic_name)
+        if toxic is None:
+            raise toxic_not_found()
+        if not isinstance(body, dict):
+            raise bad_body("expected a JSON object")
+        merged = dict(toxic.view.attributes)
+        attrs = body.get("attributes", {})
+        if attrs is not None and not isinstance(attrs, dict):
+            raise bad_body("field 'attributes' must be an object")
+        merged.update(attrs or {})
+        attributes = validate_attributes(toxic.view.type, merged)
+        toxicity = _toxicity(body.get("toxicity", toxic.view.toxicity))
+        if "ttl_s" in body:
+            toxic.ttl_s = parse_ttl(body["ttl_s"])
+        # Same ToxicView object on purpose: its ``state`` must survive updates.
+        toxic.view.attributes = attributes
+        toxic.view.toxicity = toxicity
+        toxic.generation += 1
+        if "ttl_s" in body:
+            self._arm_ttl(proxy, toxic)
+        proxy.toxics_changed()
+        return toxic
+
+    def remove_toxic(self, proxy_name: str, toxic_name: str) -> None:
+        proxy = self.get(proxy_name)
+        toxic = proxy.find_toxic(toxic_name)
+        if toxic is None:
+            raise toxic_not_found()
+        _cancel_timer(toxic)
+        proxy.toxics.remove(toxic)
+        proxy.toxics_changed()
+
+    def _arm_ttl(self, proxy: Proxy, toxic: Toxic) -> None:
+        _cancel_timer(toxic)
+        if toxic.ttl_s is None:
+            toxic.expires_at = None
+            return
+        toxic.expires_at = time.time() + toxic.ttl_s
+
+        def expire() -> None:
+            toxic.timer = None
+            if proxy.find_toxic(toxic.view.name) is toxic and self.proxies.get(proxy.name) is proxy:
+                proxy.toxics.remove(toxic)
+                proxy.toxics_changed()
+
+        toxic.timer = asyncio.get_running_loop().call_later(toxic.ttl_s, expire)
+
+    def metrics(self) -> dict[str, dict[str, int]]:
+        return {name: proxy.metrics() for name, proxy in self.proxies.items()}
+
+
+def _cancel_timer(toxic: Toxic) -> None:
+    if toxic.timer is not None:
+        toxic.timer.cancel()
+        toxic.timer = None
+
+
+def validate_attributes(type_: str, attributes: Any) -> dict[str, Any]:
+    """Normalized attributes for a TCP or HTTP toxic type; ApiError 400 otherwise."""
+    if type_ in TCP_TOXIC_TYPES:
+        try:
+            return validate_tcp_toxic(type_, attributes)
+        except ValueError as exc:
+            raise bad_body(str(exc)) from None
+    http = hooks.http_toxics()
+    if http is None or type_ not in http.HTTP_TOXIC_TYPES:
+        raise ApiError("invalid toxic type", 400)
+    if attributes is not None and not isinstance(attributes, dict):
+        raise bad_body("attributes must be a JSON object")
+    try:
+        return dict(http.validate_http_toxic(type_, dict(attributes or {})))
+    except (ValueError, TypeError) as exc:
+        raise bad_body(str(exc)) from None
+
+
+def _toxicity(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise bad_body(f"field 'toxicity' must be a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def parse_ttl(value: Any) -> float | None:
+    """``ttl_s``: seconds > 0 (or null for none)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TTL_S:
+        raise bad_body(f"field 'ttl_s' must be a number of seconds in (0, {MAX_TTL_S:.0f}], got {value!r}")
+    return float(value)
+
+
+def parse_proxy(body: Any, *, create: bool, where: str = "") -> dict[str, Any]:
+    """Check a proxy JSON object; returns only the fields present (name/upstream required on create)."""
+    if not isinstance(body, dict):
+        raise bad_body("expected a JSON object" + where)
+    spec: dict[str, Any] = {}
+    for key in ("name", "listen", "upstream"):
+        if key in body and body[key] is not None:
+            if not isinstance(body[key], str):
+                raise bad_body(f"field '{key}' must be a string{where}")
+            spec[key] = body[key]
+    if create:
+        for key in ("name", "upstream"):
+            if not spec.get(key):
+                raise missing(key + where)
+        if "/" in spec["name"]:
+            raise bad_body(f"field 'name' must not contain '/'{where}")
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            raise bad_body(f"field 'enabled' must be true or false{where}")
+        spec["enabled"] = body["enabled"]
+    if "record" in body:
+        if body["record"] is not None and (not isinstance(body["record"], str) or not body["record"]):
+            raise bad_body(f"field 'record' must be a file path or null{where}")
+        spec["record"] = body["record"]
+    if "ttl_s" in body:
+        spec["ttl_s"] = parse_ttl(body["ttl_s"])
+    return spec
+
+
+def set_recording(proxy: Proxy, path: str | None) -> None:
+    """Switch traffic recording for ``proxy`` to ``path`` (None stops it)."""
+    if path == proxy.record:
+        return
+    if path is not None:
+        cls = hooks.recorder_class()
+        if cls is None:
+            raise ApiError("recording is not available (harness.faults.proxy.recorder missing)", 400)
+        try:
+            recorder = cls(Path(path))
+        except OSError as exc:
+            raise bad_body(f"field 'record': cannot open {path!r}: {exc.strerror or exc}") from None
+    else:
+        recorder = None
+    if proxy.recorder is not None:
+        with contextlib.suppress(Exception):
+            proxy.recorder.close()
+    proxy.recorder, proxy.record = recorder, path

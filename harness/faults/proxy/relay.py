@@ -1,0 +1,380 @@
+"""The data path: one proxied TCP connection, relayed with asyncio protocols.
+
+Why protocols and not streams: a StreamReader/StreamWriter relay costs a task switch and
+two buffer copies per chunk, which is what made the reference relay in DESIGN.md add
+135-250 us. Here ``data_received`` on one socket writes straight into the other
+transport when the direction has no active toxic (the *fast path*), with the usual
+pause/resume flow control between the two transports. As soon as a toxic applies to a
+direction, chunks go into that direction's queue and a pump task runs them through the
+toxic stages in order (the *slow path*); the fast path resumes once the queue is empty
+and no toxic applies any more. Toxics added or removed while a connection is live take
+effect on the next chunk, as in Toxiproxy.
+
+Directions use Toxiproxy's names: ``upstream`` is client -> server, ``downstream`` is
+server -> client. Whether a toxic applies to a connection (``toxicity``) is rolled once
+per connection and toxic (again when the toxic is updated), like Toxiproxy's links.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import struct
+from collections import deque
+from typing import TYPE_CHECKING
+
+from harness.faults.proxy.toxics import STAGES, Chunk, Stage
+
+if TYPE_CHECKING:
+    from harness.faults.proxy.registry import Proxy, Toxic
+
+HIGH_WATER = 1 << 20  # queued bytes per direction before the source is paused
+LOW_WATER = 1 << 18
+
+
+class Flow:
+    """One direction of a connection: source side -> toxic stages -> destination side."""
+
+    def __init__(self, conn: Connection, name: str) -> None:
+        self.conn, self.name = conn, name
+        self.src: Side | None = None
+        self.dst: Side | None = None
+        self.stages: list[Stage] = []
+        self.blocked = 0  # number of active timeout toxics holding this direction
+        self.unblocked: asyncio.Event = asyncio.Event()
+        self.unblocked.set()
+        self.queue: deque[Chunk] = deque()
+        self.queued = 0
+        self.pump: asyncio.Task[None] | None = None
+        self.eof = False  # the source closed (or died)
+        self.done = False  # EOF passed on to the destination
+        self.fast = False  # until both sockets exist
+        self.bytes = 0
+
+    def refresh(self) -> None:
+        """Recompute whether chunks may skip the queue."""
+        self.fast = (not self.stages and not self.blocked and not self.queue and self.pump is None
+                     and self.conn.server is not None)
+
+    def feed(self, data: bytes) -> None:
+        self.bytes += len(data)
+        if self.fast:
+            transport = self.dst.transport if self.dst is not None else None
+            if transport is not None:
+                transport.write(data)
+            return
+        self.queue.append(Chunk(data, self.conn.loop.time()))
+        self.queued += len(data)
+        if self.queued > HIGH_WATER and self.src is not None:
+            self.src.set_paused("queue", True)
+        self._kick()
+
+    def feed_eof(self) -> None:
+        if self.eof:
+            return
+        self.eof = True
+        if self.fast:
+            self._finish_now()
+        else:
+            self._kick()
+
+    def _kick(self) -> None:
+        if self.pump is None and self.conn.server is not None:
+            self.fast = False
+            self.pump = self.conn.loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self.queue:
+                chunk = self.queue.popleft()
+                self.queued -= len(chunk.data)
+                if self.queued < LOW_WATER and self.src is not None:
+                    self.src.set_paused("queue", False)
+                if self.blocked:
+                    await self.unblocked.wait()
+                if self.conn.closed:
+                    return
+                await self._through(list(self.stages), 0, chunk)
+            if self.eof and not self.done:
+                for stage in list(self.stages):
+                    await stage.on_eof()
+                self._finish_now()
+        except Exception:  # a failing stage must not leave a half-open connection behind
+            self.conn.close()
+            raise
+        finally:
+            self.pump = None
+            self.refresh()
+            if self.queue and not self.conn.closed:  # data arrived during the last await
+                self._kick()
+
+    async def _through(self, stages: list[Stage], index: int, chunk: Chunk) -> None:
+        if index == len(stages):
+            await self._write(chunk.data)
+            return
+        stage = stages[index]
+        if stage.removed:
+            await self._through(stages, index + 1, chunk)
+            return
+
+        async def send(out: Chunk) -> None:
+            await self._through(stages, index + 1, out)
+
+        await stage.process(chunk, send)
+
+    async def _write(self, data: bytes) -> None:
+        dst = self.dst
+        if self.conn.closed or dst is None or dst.transport is None or not data:
+            return
+        dst.transport.write(data)
+        if dst.write_paused:
+            await dst.drained()
+
+    def _finish_now(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        dst = self.dst
+        if dst is not None and dst.transport is not None and not dst.transport.is_closing():
+            if dst.transport.can_write_eof():
+                with contextlib.suppress(OSError, RuntimeError):
+                    dst.transport.write_eof()
+            else:
+                dst.transport.close()
+        self.conn.maybe_done()
+
+
+class Side(asyncio.Protocol):
+    """One socket of a connection; what it reads goes into ``out`` (a Flow)."""
+
+    def __init__(self, conn: Connection, out: Flow) -> None:
+        self.conn, self.out = conn, out
+        self.transport: asyncio.Transport | None = None
+        self.write_paused = False
+        self._pause_reasons: set[str] = set()
+        self._drain: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's are not asyncio.Transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.out.feed(data)
+
+    def eof_received(self) -> bool:
+        self.out.feed_eof()
+        return True  # keep the transport open for the other direction (half-close)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self._wake_drain()
+        self.out.feed_eof()
+        self.conn.side_lost(self)
+
+    # Flow control: the peer's send buffer is full -> stop reading from the peer's source.
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        peer = self.conn.peer_of(self)
+        if peer is not None:
+            peer.set_paused("write", True)
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._wake_drain()
+        peer = self.conn.peer_of(self)
+        if peer is not None:
+            peer.set_paused("write", False)
+
+    def set_paused(self, reason: str, paused: bool) -> None:
+        before = bool(self._pause_reasons)
+        if paused:
+            self._pause_reasons.add(reason)
+        else:
+            self._pause_reasons.discard(reason)
+        after = bool(self._pause_reasons)
+        if before != after and self.transport is not None and not self.transport.is_closing():
+            if after:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    async def drained(self) -> None:
+        if not self.write_paused or self.transport is None:
+            return
+        if self._drain is None or self._drain.done():
+            self._drain = self.conn.loop.create_future()
+        await self._drain
+
+    def _wake_drain(self) -> None:
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_result(None)
+
+
+class _Roll:
+    """What one connection drew for one toxic generation: its stage, or the direction it blocks."""
+
+    __slots__ = ("blocks", "generation", "stage")
+
+    def __init__(self, generation: int, stage: Stage | None, blocks: str | None) -> None:
+        self.generation, self.stage, self.blocks = generation, stage, blocks
+
+
+class Connection:
+    """A client connection and its upstream connection, plus the toxics applied to them."""
+
+    def __init__(self, proxy: Proxy, loop: asyncio.AbstractEventLoop) -> None:
+        self.proxy, self.loop = proxy, loop
+        self.up = Flow(self, "upstream")
+        self.down = Flow(self, "downstream")
+        self.client: Side = None  # type: ignore[assignment]  # set by ClientSide right away
+        self.server: Side | None = None
+        self.closed = False
+        self._rolls: dict[int, _Roll] = {}  # toxic id -> what this connection rolled for it
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+
+    def peer_of(self, side: Side) -> Side | None:
+        return self.server if side is self.client else self.client
+
+    async def connect_upstream(self) -> None:
+        """Open the upstream socket; until then the client is not read (see ClientSide)."""
+        host, port = self.proxy.upstream_hostport()
+        try:
+            _, server = await self.loop.create_connection(lambda: Side(self, self.down), host, port)
+        except (OSError, asyncio.CancelledError):
+            self.close()
+            return
+        if self.closed:
+            if server.transport is not None:
+                server.transport.close()
+            return
+        self.server = server
+        self.up.dst = server
+        self.down.src = server
+        self.sync_toxics(self.proxy.tcp_toxics())
+        self.client.set_paused("connect", False)
+
+    def sync_toxics(self, toxics: list[Toxic]) -> None:
+        """Apply the proxy's current TCP toxics to this live connection."""
+        if self.closed or self.server is None:
+            return
+        seen: set[int] = set()
+        for toxic in toxics:
+            seen.add(toxic.id)
+            prev = self._rolls.get(toxic.id)
+            if prev is not None and prev.generation == toxic.generation:
+                continue
+            if prev is not None:
+                self._drop(toxic.id)
+            hit = toxic.view.toxicity >= 1.0 or random.random() < toxic.view.toxicity
+            stage: Stage | None = None
+            if hit and toxic.view.type in STAGES:
+                stage = STAGES[toxic.view.type](toxic.view.attributes, self)
+            roll = _Roll(toxic.generation, stage, None)
+            self._rolls[toxic.id] = roll
+            if hit and toxic.view.type == "timeout":
+                roll.blocks = toxic.view.stream
+                flow = self.flow(toxic.view.stream)
+                flow.blocked += 1
+                flow.unblocked.clear()
+                ms = toxic.view.attributes["timeout"]
+                if ms > 0:
+                    self._timers[toxic.id] = self.loop.call_later(ms / 1000.0, self.close)
+        for tid in [t for t in self._rolls if t not in seen]:
+            self._drop(tid)
+        order = {t.id: i for i, t in enumerate(toxics)}
+        by_dir: dict[str, list[tuple[int, Stage]]] = {"upstream": [], "downstream": []}
+        for toxic in toxics:
+            stage = self._rolls[toxic.id].stage
+            if stage is not None:
+                by_dir[toxic.view.stream].append((order[toxic.id], stage))
+        for flow in (self.up, self.down):
+            flow.stages = [s for _, s in sorted(by_dir[flow.name], key=lambda p: p[0])]
+            flow.refresh()
+            if (flow.queue or (flow.eof and not flow.done)) and flow.pump is None:
+                flow._kick()
+
+    def _drop(self, tid: int) -> None:
+        roll = self._rolls.pop(tid)
+        if roll.stage is not None:
+            roll.stage.remove()
+        timer = self._timers.pop(tid, None)
+        if timer is not None:
+            timer.cancel()
+        if roll.blocks is not None:
+            flow = self.flow(roll.blocks)
+            flow.blocked -= 1
+            if flow.blocked == 0:
+                flow.unblocked.set()
+
+    def flow(self, stream: str) -> Flow:
+        return self.up if stream == "upstream" else self.down
+
+    def side_lost(self, side: Side) -> None:
+        # A socket died (RST, or closed under us): the other side gets what is queued, then EOF.
+        if side is self.client:
+            self.up.feed_eof()
+        else:
+            self.down.feed_eof()
+        self.maybe_done()
+
+    def maybe_done(self) -> None:
+        """Close once both directions ended, or a dead socket's peer got everything queued for it."""
+        client_gone = self.client.transport is None
+        server_gone = self.server is None or self.server.transport is None
+        if (self.up.done and self.down.done) or (client_gone and self.up.done) or \
+                (server_gone and self.down.done):
+            self.close()
+
+    def close(self) -> None:
+        """Close both sockets gracefully (FIN after buffered data)."""
+        self._shutdown(reset=False)
+
+    def reset(self) -> None:
+        """Close both sockets with RST (SO_LINGER 0), as Toxiproxy's reset_peer does."""
+        self._shutdown(reset=True)
+
+    def _shutdown(self, reset: bool) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for tid in list(self._rolls):
+            self._drop(tid)
+        for side in (self.client, self.server):
+            transport = side.transport if side is not None else None
+            if transport is None:
+                continue
+            if reset:
+                sock = transport.get_extra_info("socket")
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                transport.abort()
+            else:
+                transport.close()
+        for flow in (self.up, self.down):
+            flow.unblocked.set()
+            if flow.pump is not None and flow.pump is not asyncio.current_task():
+                flow.pump.cancel()
+        self.proxy.connection_closed(self)
+
+
+class ClientSide(Side):
+    """The accepted socket: registers the connection and starts the upstream connect."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        conn = Connection(proxy, asyncio.get_running_loop())
+        super().__init__(conn, conn.up)
+        conn.client = self
+        conn.up.src = self
+        conn.down.dst = self
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.set_paused("connect", True)
+        self.conn.proxy.connection_opened(self.conn)
+        self.conn.proxy.spawn(self.conn.connect_upstream())
