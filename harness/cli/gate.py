@@ -1,10 +1,68 @@
-"""CLI commands of the gate layer (placeholder until its issue lands)."""
+"""``harness gate RUN_DIR --rules gate.yaml [--baseline RUN_DIR|scorecard.json]``.
+
+Exit 0 when every rule passes, 1 when one fails (the table says which and why), 2 on
+bad input (a rule file with a typo, a missing scorecard), so CI can tell "the build is
+not good enough" from "the gate is misconfigured".
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-    _ = app
+    """Add ``gate`` to ``app``."""
+
+    @app.command("gate")
+    def gate_cmd(
+        run: Path = typer.Argument(..., help="a run folder (reports/<run-id>) or a scorecard.json"),
+        rules: Path = typer.Option(Path("gate.yaml"), "--rules", "-r", help="the gate file"),
+        baseline: Path | None = typer.Option(None, "--baseline", "-b",
+                                             help="a baseline run folder or scorecard.json"),
+        json_out: Path | None = typer.Option(None, "--json", help="also write the outcome as JSON here"),
+    ) -> None:
+        """Pass or fail a run against thresholds and a baseline (exit 0 pass, 1 fail, 2 usage error)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from harness.gate import evaluate, load_gate
+        from harness.report.data import load_scorecard
+
+        gate = load_gate(rules)
+        card = load_scorecard(run)
+        base = load_scorecard(baseline) if baseline is not None else None
+        result = evaluate(card, gate, base)
+
+        console = Console(highlight=False, soft_wrap=False, width=max(Console().width, 100))
+        title = f"gate {rules} on run {card.run.run_id}"
+        if base is not None:
+            title += f" (baseline {base.run.run_id})"
+        table = Table(title=title, title_justify="left")
+        for col in ("rule", "required", "actual", "result"):
+            table.add_column(col, overflow="fold")
+        style = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]SKIP[/]"}
+        for o in result.outcomes:
+            note = f" ({o.reason})" if o.status == "skip" or o.reason == "not measured" else ""
+            table.add_row(o.rule, o.required, o.actual, style[o.status] + note)
+        console.print(table)
+        fails = result.failures
+        if fails:
+            console.print(f"[bold red]gate FAILED[/]: {len(fails)} of {len(result.outcomes)} rules failed",
+                          markup=True)
+            for o in fails:
+                console.print(f"  FAIL {o.rule}: {o.reason}", markup=False, soft_wrap=True)
+        else:
+            skipped = sum(o.status == "skip" for o in result.outcomes)
+            console.print(f"[green]gate passed[/]: {len(result.outcomes) - skipped} rules held"
+                          + (f", {skipped} skipped" if skipped else ""), markup=True)
+        if json_out is not None:
+            json_out.write_text(json.dumps({
+                "passed": result.passed, "run_id": card.run.run_id,
+                "baseline": base.run.run_id if base is not None else None,
+                "outcomes": [o.__dict__ for o in result.outcomes]}, indent=2), encoding="utf-8")
+        raise typer.Exit(result.exit_code)
+
+    _ = gate_cmd

@@ -1,10 +1,48 @@
-"""CLI commands of the report layer (placeholder until its issue lands)."""
+"""``harness report RUN_DIR [--allure] [--history reports/history.jsonl]``.
+
+Re-renders every report of a scored run folder (``harness run`` does this itself at the
+end). ``--allure`` also builds the Allure HTML report with the Allure CLI from npm; when
+it is missing the command says how to install it and exits 1 (the other reports are
+written regardless).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
-    _ = app
+    """Add ``report`` to ``app``."""
+
+    @app.command("report")
+    def report_cmd(
+        run_dir: Path = typer.Argument(..., help="a scored run folder, e.g. reports/<run-id>"),
+        history: Path | None = typer.Option(
+            None, "--history", help="history file to append to (default: history.jsonl next to RUN_DIR)"),
+        no_history: bool = typer.Option(False, "--no-history", help="do not read or append history"),
+        baseline: Path | None = typer.Option(None, "--baseline", "-b",
+                                             help="a baseline run folder or scorecard.json to compare with"),
+        allure: bool = typer.Option(False, "--allure", help="also build allure-report/ with the Allure CLI"),
+    ) -> None:
+        """Write report.html, summary.md, junit.xml, allure-results/ and append to history."""
+        from rich.console import Console
+
+        from harness.report import write_reports
+        from harness.report.allure import AllureNotFound, build_allure_report
+
+        console = Console(highlight=False, soft_wrap=True)
+        hist = None if no_history else (history or Path(run_dir).resolve().parent / "history.jsonl")
+        outputs = write_reports(run_dir, history=hist, baseline=baseline)
+        for name, path in outputs.items():
+            console.print(f"{name:8} {path}", markup=False)
+        if allure:
+            try:
+                out = build_allure_report(outputs["allure"], Path(run_dir) / "allure-report")
+            except AllureNotFound as exc:
+                Console(stderr=True, highlight=False, soft_wrap=True).print(f"allure: {exc}", markup=False)
+                raise typer.Exit(1) from None
+            console.print(f"{'allure':8} {out / 'index.html'}", markup=False)
+
+    _ = report_cmd
