@@ -49,6 +49,7 @@ _SECRET_PAIR = re.compile(
     r"(?i)((?:authorization|cookie|x-api-key|api[-_]?key|[\w-]*token|[\w-]*secret|[\w-]*password)"
     r"[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+|basic\s+)?[^\s&,;\"']+"
 )
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")
 REDACTED = "***"
 
 
@@ -152,7 +153,8 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Mask ``token=...``, ``Authorization: Bearer ...`` and similar pairs in free text."""
+    """Mask ``token=...``, ``Authorization: Bearer ...``, URL passwords and the like in free text."""
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + "@", text)
     return _SECRET_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
 
 
