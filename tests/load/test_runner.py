@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -47,10 +49,10 @@ def _locust_children() -> list[psutil.Process]:
             if p.is_running() and p.status() != psutil.STATUS_ZOMBIE and "locust" in " ".join(p.cmdline())]
 
 
-def _assert_no_locust_left(pids: list[int]) -> None:
+def _assert_no_locust_left(pids: list[int], *, allow: tuple[int, ...] = ()) -> None:
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, pid
-    assert _locust_children() == []
+    assert [p for p in _locust_children() if p.pid not in allow] == []
 
 
 @pytest.mark.slow
@@ -205,3 +207,39 @@ def test_max_runtime_ends_locust_by_itself(claims_server: ClaimsServer, tmp_path
     assert len(good) == calls["n"] - gen.callback_errors
     assert calls["n"] == gen.samples_received
     assert "Run time limit" in (tmp_path / "locust.log").read_text()
+
+
+@pytest.mark.slow
+def test_workers_attach_to_an_existing_master(claims_server: ClaimsServer, tmp_path: Path) -> None:
+    # Someone else's master: started here by hand, with the package's locustfile and no harness env.
+    from harness.load import LOCUSTFILE
+
+    mport = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_LOAD", "LOCUST_"))}
+    with open(tmp_path / "external-master.log", "wb") as log:
+        master = subprocess.Popen(
+            [sys.executable, "-m", "locust", "-f", LOCUSTFILE, "--headless", "--master", "-u", "2", "-r", "10",
+             "-t", "60s", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(mport),
+             "--expect-workers", "1", "--expect-workers-max-wait", "30", "--only-summary"],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    got = Collector()
+    try:
+        profile = LoadProfile(master=f"127.0.0.1:{mport}", think_time_s=(0.02, 0.05),
+                              tasks={"submit_claim": 1})
+        gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path / "load", on_sample=got)
+        gen.start()
+        try:
+            assert len(gen.pids) == 1
+            assert got.wait_for(20, timeout=30), (tmp_path / "external-master.log").read_text()[-2000:]
+        finally:
+            gen.stop()
+        _assert_no_locust_left(gen.pids, allow=(master.pid,))
+        assert all(s.worker == 1 and s.ok and s.workflow_id in claims_server.issued for s in got.samples)
+        assert master.poll() is None or master.returncode == 0  # our workers left; the master is not ours
+    finally:
+        master.terminate()
+        try:
+            master.wait(10)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait()
