@@ -44,6 +44,9 @@ class Service(_Strict):
     base_url: str
     health_url: str | None = None
     openapi_url: str | None = Field(default=None, description="OpenAPI document of a REST agent")
+    provider_states_url: str | None = Field(
+        default=None, description="Pact provider-state change endpoint (POST {state, params, action})"
+    )
     start: StartSpec | None = None
     external: bool = False
     commands: ExternalCommands | None = None

@@ -1,0 +1,121 @@
+"""OpenAPI agents: schemathesis 4 property-based tests, from the CLI or pytest.
+
+``check_openapi`` runs ``schemathesis run`` in a subprocess (its own engine with every
+phase: examples, coverage, fuzzing, stateful via links it finds or infers; positive and
+negative data; all default checks: server errors, undocumented status codes, response
+schema and content type conformance, negative data rejection, ...) and reads its JUnit
+report: one check per operation plus the stateful suite. A failure message keeps what a
+developer needs to reproduce it: the failure codes, the response, the ``curl`` command
+and the seed (``--seed`` makes the run repeat the same inputs).
+
+A subprocess rather than the in-process engine API because the CLI is schemathesis's
+stable interface (its engine events are internal), and because it runs in a scratch
+working directory: schemathesis leaves ``.hypothesis/`` and ``.schemathesis/`` behind.
+
+In pytest, use schemathesis directly (see docs/contracts.md)::
+
+    schema = schemathesis.openapi.from_url("http://127.0.0.1:8101/openapi.json")
+
+    @schema.parametrize()
+    def test_api(case):
+        case.call_and_validate()
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from harness.contracts.results import Tally
+from harness.errors import ConfigError
+from harness.model.scorecard import ContractResult
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+
+def schemathesis_command() -> list[str]:
+    """argv prefix that runs this environment's schemathesis CLI."""
+    exe = Path(sys.executable).with_name("schemathesis")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("schemathesis")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()"]
+
+
+def check_openapi(location: str, *, base_url: str | None = None, edge: str = "", max_examples: int = 50,
+                  seed: int = 0, phases: tuple[str, ...] = PHASES, mode: str = "all", workers: int = 1,
+                  max_time: float | None = None, report_dir: str | Path | None = None,
+                  extra_args: tuple[str, ...] = (), timeout: float = 600.0) -> ContractResult:
+    """Run schemathesis against ``location`` (an OpenAPI URL or file; files need ``base_url``).
+
+    ``report_dir``: where to keep ``openapi-<edge>.junit.xml`` and the console output.
+    """
+    bad = [p for p in phases if p not in PHASES]
+    if bad:
+        raise ConfigError(f"unknown schemathesis phase(s) {bad}; valid: {', '.join(PHASES)}", field="phases")
+    is_url = location.startswith(("http://", "https://"))
+    if not is_url:
+        path = Path(location)
+        if not path.is_file():
+            raise ConfigError("OpenAPI document not found", path=location)
+        location = str(path.resolve())
+        if not base_url:
+            raise ConfigError("an OpenAPI file needs the API's base URL (--base-url)", path=location)
+    tally = Tally("openapi", edge or (base_url or location))
+    with tempfile.TemporaryDirectory(prefix="harness-st-") as scratch:
+        junit = Path(scratch) / "junit.xml"
+        argv = [*schemathesis_command(), "run", location, "-n", str(max_examples), "--seed", str(seed),
+                "--phases", ",".join(phases), "-m", mode, "-w", str(workers), "--wait-for-schema", "15",
+                "--report", "junit", "--report-junit-path", str(junit), *extra_args]
+        if base_url:
+            argv += ["-u", base_url]
+        if max_time:
+            argv += ["--max-time", str(int(max_time))]
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"}
+        try:
+            proc = subprocess.run(argv, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            tally.fail("schemathesis", f"did not finish within {timeout:.0f}s: {' '.join(argv)}")
+            return tally.result()
+        console = proc.stdout + proc.stderr
+        if report_dir is not None:
+            out = Path(report_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in tally.edge)
+            (out / f"openapi-{safe}.txt").write_text(console, encoding="utf-8")
+            if junit.exists():
+                shutil.copy(junit, out / f"openapi-{safe}.junit.xml")
+        if not junit.exists():
+            tail = "\n".join(console.strip().splitlines()[-8:])
+            tally.fail("schemathesis", f"no report (exit {proc.returncode}): {tail}")
+            return tally.result()
+        _read_junit(junit, tally, location, seed)
+    return tally.result()
+
+
+def _read_junit(path: Path, tally: Tally, location: str, seed: int) -> None:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        tally.fail("schemathesis", f"unreadable JUnit report: {exc}")
+        return
+    for case in root.iter("testcase"):
+        name = case.get("name", "?")
+        problems = [el for el in case if el.tag in ("failure", "error")]
+        if not problems:
+            if not any(el.tag == "skipped" for el in case):
+                tally.ok(name)
+            continue
+        for el in problems:
+            text = (el.text or "").strip()
+            codes = el.get("message", "")
+            tally.fail(name, f"{codes}: {text}\n(reproduce the whole run: schemathesis run {location} "
+                             f"--seed {seed})")
