@@ -80,9 +80,9 @@ def _http_attributes(spec: FaultSpec) -> dict[str, Any]:
     except ImportError:
         return dict(spec.params)
     try:
-        validate_http_toxic(spec.type, dict(spec.params))
+        validate_http_toxic(spec.type, dict(spec.params), stream=spec.stream)
     except ValueError as exc:
-        raise ConfigError(f"{_where(spec)}: {exc}", field="params") from exc
+        raise ConfigError(f"{_where(spec)}: {exc}", field="stream" if "stream" in str(exc) else "params") from exc
     return dict(spec.params)  # send what the user wrote; the server normalises it again
 
 

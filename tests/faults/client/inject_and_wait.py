@@ -1,0 +1,59 @@
+"""A stand-in for a harness run, started as a real subprocess by the tests.
+
+It injects faults inside a FaultSession (ledger first), prints ``ready`` and waits to
+be interrupted (SIGINT/SIGTERM: the session must revert everything) or killed
+(SIGKILL: the ledger must let ``harness cleanup`` revert everything).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
+from harness.faults.guard import CleanupLedger, FaultSession
+from harness.faults.network import ProxyDownFault, ToxicFault
+from harness.faults.process import PauseFault
+
+
+class OnePid:
+    """ProcessControl for one process the test started (this script cannot restart it)."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+
+    def pid(self, name: str) -> int:
+        return self._pid
+
+    def restart(self, name: str) -> None:
+        raise RuntimeError("not supported here")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ledger", type=Path, required=True)
+    parser.add_argument("--pause-pid", type=int)
+    parser.add_argument("--api")
+    parser.add_argument("--proxy")
+    parser.add_argument("--down-proxy")
+    parser.add_argument("--ttl", type=float, default=300.0)
+    args = parser.parse_args()
+    with FaultSession(CleanupLedger(args.ledger)) as session:
+        if args.api and args.proxy:
+            session.inject(ToxicFault(args.api, args.proxy, "latency", fault_id="run-latency",
+                                      ttl_s=args.ttl, attributes={"latency": 500}))
+        if args.api and args.down_proxy:
+            session.inject(ProxyDownFault(args.api, args.down_proxy, fault_id="run-down", ttl_s=args.ttl))
+        if args.pause_pid:
+            session.inject(PauseFault("victim", fault_id="run-pause", supervisor=OnePid(args.pause_pid),
+                                      ttl_s=args.ttl))
+        print("ready", flush=True)
+        while True:
+            time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    main()
