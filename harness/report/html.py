@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]+", "-", text).strip("-") or "x"
 
 
+@lru_cache(maxsize=1)
 def _environment() -> Any:
     import jinja2
 
@@ -74,18 +76,18 @@ def _scenario_view(sc: ScenarioResult, charts: dict[str, str], samples: dict[str
 def render_html(run: RunData, *, history: list[dict[str, Any]] | None = None,
                 baseline: Scorecard | None = None, regressions: list[str] | None = None) -> str:
     """The whole page as one string."""
-    from harness.report.charts import plotly_js, timeline_chart, trend_chart
+    from harness.report.charts import DRAW_SCRIPT, chart_div, plotly_js, timeline_figure, trend_figure
 
     card = run.scorecard
     tls = timelines(run.events)
     titles = {s.scenario: s.title for s in card.scenarios}
     charts: dict[str, str] = {}
     for i, (name, tl) in enumerate(tls.items()):
-        charts[name] = timeline_chart(tl, f"timeline-{i}")
+        charts[name] = chart_div(f"timeline-{i}", timeline_figure(tl), 450)
     # Scenarios in the journal that the scorecard does not list still get their chart.
     extra = [name for name in tls if name not in titles]
     trend_rows = (history or [])[-TREND_RUNS:]
-    trend = trend_chart(trend_rows, "trend") if len(trend_rows) >= 2 else None
+    trend = chart_div("trend", trend_figure(trend_rows), 300) if len(trend_rows) >= 2 else None
     template = _environment().get_template("report.html.j2")
     return template.render(
         card=card,
@@ -98,5 +100,6 @@ def render_html(run: RunData, *, history: list[dict[str, Any]] | None = None,
         events=len(run.events),
         generated=_fmt_time(dt.datetime.now(dt.UTC).timestamp()),
         plotly_js=plotly_js() if charts or trend else "",
+        draw_script=DRAW_SCRIPT if charts or trend else "",
         css=(_ASSETS / "report.css").read_text(encoding="utf-8"),
     )
