@@ -1,0 +1,183 @@
+"""Local can-i-deploy: may a new provider version ship, given every recorded consumer pact?
+
+For each interaction a consumer's pact expects from ``provider``, the NEW contract (an
+OpenAPI document, an A2A agent card or an MCP tool list) must still offer it:
+
+- OpenAPI: the operation exists (path templates match recorded paths), the expected
+  status is documented, the recorded request body is valid for the new request schema,
+  and the new response schema still promises every field (and type) the consumer saw.
+- A2A: the JSON-RPC method is standard A2A 1.0; data parts the consumer sends validate
+  against a skill's input schema; data the consumer got is still promised by a skill's
+  output schema.
+- MCP: the tool exists, the recorded arguments validate against its ``inputSchema``,
+  and its ``outputSchema`` still promises the ``structuredContent`` fields the consumer saw.
+
+Every problem is a breaking ``Change`` naming consumer, interaction and field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from harness.contracts._schema import violations
+from harness.contracts.diff import (
+    Change,
+    _body,
+    _json_schema,
+    _operations,
+    _Refs,
+    card_schemas,
+    compare_schema,
+    detect_kind,
+    infer_schema,
+    mcp_tools,
+)
+from harness.contracts.pact import pact_files
+
+A2A_METHODS = frozenset({
+    "SendMessage", "SendStreamingMessage", "GetTask", "ListTasks", "CancelTask", "SubscribeToTask",
+    "CreateTaskPushNotificationConfig", "GetTaskPushNotificationConfig", "ListTaskPushNotificationConfigs",
+    "DeleteTaskPushNotificationConfig", "GetExtendedAgentCard",
+})
+
+
+def _path_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+
+
+def _breaking(changes: list[Change]) -> list[Change]:
+    return [c for c in changes if c.breaking]
+
+
+def _check_openapi(doc: dict[str, Any], where: str, req: dict[str, Any], resp: dict[str, Any]) -> list[Change]:
+    refs = _Refs(doc)
+    method, path = str(req.get("method", "GET")).upper(), str(req.get("path", "/"))
+    ops = [(k, op) for k, op in _operations(doc).items() if k[0] == method and _path_regex(k[1]).match(path)]
+    if not ops:
+        return [Change(True, where, f"{method} {path} is not offered by the new version")]
+    (_, template), op = ops[0]
+    out: list[Change] = []
+    status = str(resp.get("status", 200))
+    responses = {str(k): v for k, v in (op.get("responses") or {}).items()}
+    if status not in responses and "default" not in responses:
+        out.append(Change(True, where, f"{method} {template}: status {status} is no longer documented "
+                                       f"(documented: {sorted(responses)})"))
+    body = _body(req)
+    schema = _json_schema(refs.resolve(op.get("requestBody") or {}).get("content"))
+    if isinstance(body, dict | list) and isinstance(schema, dict):
+        resolved = _inline(schema, refs)
+        out += [Change(True, where, f"the recorded request is rejected: {v}")
+                for v in violations(body, resolved, "$request")]
+    expected = _body(resp)
+    rschema = _json_schema(refs.resolve(responses.get(status) or {}).get("content"))
+    if isinstance(expected, dict | list) and isinstance(rschema, dict):
+        out += _breaking(compare_schema(infer_schema(expected), rschema, f"{where} response $", "output",
+                                        new_refs=refs))
+    return out
+
+
+def _inline(schema: Any, refs: _Refs, depth: int = 0) -> Any:
+    """Inline local $refs so a standalone validator can use an OpenAPI sub-schema."""
+    schema = refs.resolve(schema)
+    if depth > 15:
+        return {}
+    if isinstance(schema, dict):
+        return {k: _inline(v, refs, depth + 1) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_inline(v, refs, depth + 1) for v in schema]
+    return schema
+
+
+def _data_parts(value: Any) -> list[Any]:
+    out = []
+    if isinstance(value, dict):
+        if "data" in value and isinstance(value["data"], dict) and len(value) <= 3:
+            out.append(value["data"])
+        for v in value.values():
+            out += _data_parts(v)
+    elif isinstance(value, list):
+        for v in value:
+            out += _data_parts(v)
+    return out
+
+
+def _check_a2a(card: dict[str, Any], where: str, req: dict[str, Any], resp: dict[str, Any]) -> list[Change]:
+    body = _body(req)
+    method = body.get("method") if isinstance(body, dict) else None
+    if method not in A2A_METHODS:
+        return [Change(True, where, f"JSON-RPC method {method!r} is not an A2A 1.0 method")]
+    schemas = card_schemas(card)
+    out: list[Change] = []
+    inputs = [s["input"] for s in schemas.values() if "input" in s]
+    for data in _data_parts(body.get("params")):
+        if inputs and all(violations(data, schema) for schema in inputs):
+            out.append(Change(True, where, f"sent data {sorted(data)} is rejected by every skill input schema: "
+                                           f"{violations(data, inputs[0])[0]}"))
+    outputs = [s["output"] for s in schemas.values() if "output" in s]
+    expected = _body(resp)
+    for data in _data_parts(expected.get("result") if isinstance(expected, dict) else None):
+        if not outputs:
+            continue
+        attempts = [_breaking(compare_schema(infer_schema(data), schema, f"{where} data $", "output"))
+                    for schema in outputs]
+        best = min(attempts, key=len)
+        out += best
+    return out
+
+
+def _check_mcp(tools: dict[str, dict[str, Any]], where: str, req: dict[str, Any],
+               resp: dict[str, Any]) -> list[Change]:
+    body = _body(req)
+    if not isinstance(body, dict) or body.get("method") != "tools/call":
+        return []
+    params = body.get("params") or {}
+    name = params.get("name")
+    if name not in tools:
+        return [Change(True, where, f"tool {name!r} is not offered by the new version")]
+    tool = tools[name]
+    out = [Change(True, where, f"the recorded arguments are rejected: {v}")
+           for v in violations(params.get("arguments") or {}, tool.get("inputSchema") or {}, "$arguments")]
+    expected = _body(resp)
+    structured = ((expected or {}).get("result") or {}).get("structuredContent") \
+        if isinstance(expected, dict) else None
+    if isinstance(structured, dict):
+        if tool.get("outputSchema") is None:
+            out.append(Change(True, where, f"tool {name!r} no longer declares an outputSchema"))
+        else:
+            out += _breaking(compare_schema(infer_schema(structured), tool["outputSchema"],
+                                            f"{where} structuredContent $", "output"))
+    return out
+
+
+def can_i_deploy(provider: str, new_doc: Any, pacts: list[str | Path]) -> tuple[int, list[Change]]:
+    """(interactions checked, breaking changes) of ``new_doc`` against ``provider``'s pacts."""
+    kind = detect_kind(new_doc)
+    if kind == "pact":
+        from harness.errors import ConfigError
+
+        raise ConfigError("can-i-deploy needs the provider's new contract (OpenAPI, agent card or tool list), "
+                          "not a pact file")
+    tools = mcp_tools(new_doc) if kind == "mcp" else {}
+    checked, out = 0, []
+    for path in pact_files(pacts):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if (doc.get("provider") or {}).get("name") != provider:
+            continue
+        consumer = (doc.get("consumer") or {}).get("name", "?")
+        for inter in doc.get("interactions") or []:
+            if inter.get("type", "Synchronous/HTTP") != "Synchronous/HTTP":
+                continue
+            checked += 1
+            where = f"{consumer} '{inter.get('description')}'"
+            req, resp = inter.get("request") or {}, inter.get("response") or {}
+            if kind == "openapi":
+                out += _check_openapi(new_doc, where, req, resp)
+            elif kind == "a2a":
+                out += _check_a2a(new_doc, where, req, resp)
+            else:
+                out += _check_mcp(tools, where, req, resp)
+    return checked, out
