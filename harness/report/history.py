@@ -66,9 +66,23 @@ def append_history(path: Path, card: Scorecard) -> list[dict[str, Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     # O_APPEND keeps concurrent runs (xdist, parallel CI jobs) from interleaving inside a line.
     line = (json.dumps(entry, separators=(",", ":"), sort_keys=True) + "\n").encode()
+    if _ends_torn(path):
+        line = b"\n" + line  # a killed writer left half a line: do not glue ours onto it
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
     finally:
         os.close(fd)
     return [*rows, entry]
+
+
+def _ends_torn(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() == 0:
+                return False
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) != b"\n"
+    except FileNotFoundError:
+        return False
