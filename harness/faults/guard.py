@@ -198,8 +198,8 @@ def cleanup(ledger_path: Path | str = DEFAULT_LEDGER, *, supervisor: Any = None,
             except ManualActionRequired as exc:
                 row.outcome, row.detail = "manual", str(exc)
                 ledger.record_reverted(row.fault_id, outcome="manual", by="cleanup")
-            except (FaultError, KeyError, TypeError, ValueError) as exc:
-                row.outcome, row.detail = "failed", str(exc)
+            except Exception as exc:  # one bad entry must not stop the others from being reverted
+                row.outcome, row.detail = "failed", str(exc) or type(exc).__name__
             else:
                 ledger.record_reverted(row.fault_id, outcome="reverted", by="cleanup")
         report.rows.append(row)

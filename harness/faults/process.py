@@ -157,9 +157,10 @@ class _Supervised(Fault):
 
     def _running_now(self) -> bool:
         """Is the service up (a live pid from the supervisor)?"""
+        supervisor = self._need_supervisor()
         try:
-            return _alive(int(self._need_supervisor().pid(self.service)))
-        except (KeyError, LookupError, RuntimeError, ValueError, OSError):
+            return _alive(int(supervisor.pid(self.service)))
+        except Exception:  # supervisors say "not running" by raising (ProcessError, KeyError ...)
             return False
 
     def _ensure_running(self) -> None:
@@ -174,10 +175,13 @@ class _Supervised(Fault):
     def ledger_entry(self) -> dict[str, Any]:
         if self.supervisor is not None:
             self._resolve()
+        state_dir = getattr(self.supervisor, "state_dir", None)
         return {
             "kind": self.kind, "fault_id": self.fault_id, "type": self.type, "ttl_s": self.ttl_s,
             "service": self.service, "pid": self.target_pid, "starttime": self.starttime,
             "pgid": self.pgid,
+            # lets cleanup in another process reattach to a file-backed supervisor (the sandbox's)
+            "supervisor_state_dir": str(state_dir) if state_dir else None,
         }
 
     @classmethod

@@ -197,5 +197,42 @@ def fault_from_ledger(entry: dict[str, Any], *, supervisor: ProcessControl | Non
     supervised = {"process_kill": KillFault, "process_crash": CrashOrchestratorFault,
                   "process_pause": PauseFault, "process_restart": RestartFault}
     if kind in supervised:
+        if supervisor is None and entry.get("pid") is not None and not _process_alive(entry):
+            supervisor = _reattach(entry)
         return supervised[kind].from_ledger(entry, supervisor)
     raise FaultError(f"ledger entry {entry.get('fault_id')!r} has unknown kind {kind!r}")
+
+
+def _process_alive(entry: dict[str, Any]) -> bool:
+    from harness.faults.process import _alive
+
+    return _alive(int(entry["pid"]), entry.get("starttime"))
+
+
+class _SystemStopped:
+    """Stands in for the supervisor of a system that was stopped since the fault was injected.
+
+    ``harness sandbox down`` removes the state file; with the whole system stopped,
+    there is no killed service left to bring back, so reverting is a no-op.
+    """
+
+    def pid(self, name: str) -> int:
+        raise LookupError(name)
+
+    def restart(self, name: str) -> None:
+        return None
+
+
+def _reattach(entry: dict[str, Any]) -> ProcessControl | None:
+    """The file-backed supervisor (``harness.system.supervisor``) that ran the service, if recorded."""
+    state_dir = entry.get("supervisor_state_dir")
+    if not state_dir:
+        return None
+    from pathlib import Path
+
+    from harness.system.supervisor import Supervisor
+
+    supervisor = Supervisor.load(Path(state_dir))
+    if entry.get("service") not in supervisor.names():
+        return _SystemStopped()
+    return supervisor

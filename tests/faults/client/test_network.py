@@ -99,7 +99,6 @@ def test_proxy_down_and_up(proxy_server: ProxyServer) -> None:
     fault.revert()
 
 
-@pytest.mark.slow
 def test_reverting_an_expired_toxic_is_fine(proxy_server: ProxyServer) -> None:
     proxy_server.create(name := proxy_server.new_name())
     fault = ToxicFault(proxy_server.api, name, "latency", fault_id="short", ttl_s=1.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,3 +206,62 @@ def test_secrets_in_commands_never_reach_the_ledger() -> None:
     assert "abc" not in str(entry) and "hunter2" not in str(entry) and "xyz" not in str(entry)
     with pytest.raises(ManualActionRequired, match="secret"):
         fault_from_ledger(entry).revert()
+
+
+# --------------------------------------------------------------------------- the project's supervisor
+
+@pytest.fixture
+def real_sup(tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    from harness.system.ports import free_port
+    from harness.system.supervisor import ProcessSpec, Supervisor
+
+    port = free_port()
+    supervisor = Supervisor(tmp_path / "state")
+    url = f"http://127.0.0.1:{port}/"
+    supervisor.start(ProcessSpec(name="agent", argv=[sys.executable, "-m", "http.server", str(port),
+                                                     "--bind", "127.0.0.1"],
+                                 health_url=url, cwd=str(tmp_path), ready_timeout_s=20))
+    try:
+        yield supervisor, url
+    finally:
+        supervisor.stop_all(grace_s=1)
+
+
+def _supervised_system() -> SystemSpec:
+    return SystemSpec.model_validate({"name": "s", "services": [
+        {"name": "agent", "kind": "agent", "protocol": "rest", "base_url": "http://127.0.0.1:1",
+         "start": {"command": ["unused"]}}]})
+
+
+def test_with_the_sandbox_supervisor_cleanup_restarts_a_killed_service(real_sup: tuple[Any, str]) -> None:
+    supervisor, url = real_sup
+    old = supervisor.pid("agent")
+    spec = FaultSpec(type="kill", target=FaultTarget(service="agent"))
+    fault = build_fault(spec, _supervised_system(), fault_id="rk", ttl_s=30, supervisor=supervisor)
+    entry = fault.ledger_entry()
+    assert entry["supervisor_state_dir"] == str(supervisor.state_dir)
+    fault.inject()
+    assert not supervisor.is_running("agent") and not reachable(url)
+    # cleanup in "another process": only the entry; it reattaches through the state file
+    fault_from_ledger(entry).revert()
+    from harness.system.supervisor import Supervisor
+
+    assert Supervisor.load(supervisor.state_dir).pid("agent") != old and reachable(url)
+    supervisor.records = Supervisor.load(supervisor.state_dir).records  # let the fixture stop it
+
+
+def test_with_the_sandbox_supervisor_pause_and_stopped_system(real_sup: tuple[Any, str]) -> None:
+    supervisor, url = real_sup
+    spec = FaultSpec(type="pause", target=FaultTarget(service="agent"))
+    fault = build_fault(spec, _supervised_system(), fault_id="rp", ttl_s=30, supervisor=supervisor)
+    fault.inject()
+    assert stopped(supervisor.pid("agent")) and not reachable(url, timeout_s=0.3)
+    fault.revert()
+    assert reachable(url, timeout_s=3)
+    kill = build_fault(FaultSpec(type="kill", target=FaultTarget(service="agent")), _supervised_system(),
+                       fault_id="rk2", ttl_s=30, supervisor=supervisor)
+    entry = kill.ledger_entry()
+    kill.inject()
+    supervisor.stop_all(grace_s=1)  # `harness sandbox down` happened since: nothing to bring back
+    fault_from_ledger(entry).revert()
+    assert not reachable(url)

@@ -52,7 +52,6 @@ def _cleanup_cli(ledger: Path) -> subprocess.CompletedProcess[str]:
                           env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_reverts_everything_before_exit(proxy_server: ProxyServer, victim: subprocess.Popen[bytes],
                                                tmp_path: Path, sig: signal.Signals) -> None:
@@ -80,7 +79,6 @@ def test_signal_reverts_everything_before_exit(proxy_server: ProxyServer, victim
     assert events == ["injecting"] * 3 + ["reverted"] * 3
 
 
-@pytest.mark.slow
 def test_sigkilled_run_is_cleaned_up_by_the_cli(proxy_server: ProxyServer, victim: subprocess.Popen[bytes],
                                                 tmp_path: Path) -> None:
     toxic_proxy, down_proxy = proxy_server.new_name(), proxy_server.new_name()
