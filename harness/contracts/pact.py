@@ -224,6 +224,7 @@ def generate_pacts(recordings: Sequence[str | Path], out_dir: str | Path, *, sys
     ``consumer``/``provider`` override the names for every exchange (handy for a HAR file
     or a single-edge recording without a system.yaml).
     """
+    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
     from pact import Pact
 
     exchanges = read_exchanges(recordings, har_provider=provider)
@@ -281,12 +282,11 @@ def providers_of(files: Iterable[Path]) -> dict[str, list[Path]]:
 
 def _describe(error: dict[str, Any]) -> list[str]:
     """One line per mismatch of one failed interaction in ``Verifier.results``."""
-    name = error.get("interaction", "?")
     mismatch = error.get("mismatch") or {}
     items = mismatch.get("mismatches") if isinstance(mismatch, dict) else None
     if not items:
         text = mismatch.get("message") if isinstance(mismatch, dict) else None
-        return [f"interaction '{name}': {text or mismatch or 'failed'}"]
+        return [str(text or mismatch or "failed")]
     lines = []
     for m in items:
         kind, path = m.get("type", "Mismatch"), m.get("path", "")
@@ -294,7 +294,7 @@ def _describe(error: dict[str, Any]) -> list[str]:
         detail = m.get("mismatch") or ""
         exp, act = m.get("expected"), m.get("actual")
         extra = f" (expected {exp}, actual {act})" if exp is not None or act is not None else ""
-        lines.append(f"interaction '{name}': {kind}{where}: {detail}{extra}")
+        lines.append(f"{kind}{where}: {detail}{extra}")
     return lines
 
 
@@ -319,6 +319,7 @@ def verify_provider(provider: str, base_url: str, pacts: Sequence[Path], *, edge
     """Verify the live provider at ``base_url`` against ``pacts`` (files naming it)."""
     import json
 
+    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")  # offline: no usage pings from the FFI
     from pact import Verifier
 
     tally = Tally("pact", edge or provider)
