@@ -58,7 +58,10 @@ _STRIDE = max(1, int(CONFIG.get("stride", 1)))
 _counter = itertools.count(_STRIDE + max(0, WORKER - 1), _STRIDE)
 # Ids this process submitted successfully; get_claim polls a random one of the recent ones.
 SUBMITTED: deque[str] = deque(maxlen=1000)
-_rng = random.Random(None if CONFIG.get("seed") is None else int(CONFIG["seed"]) * 1009 + WORKER)
+_SEED = None if CONFIG.get("seed") is None else int(CONFIG["seed"]) * 1009 + WORKER
+_rng = random.Random(_SEED)
+if _SEED is not None:
+    random.seed(_SEED)  # Locust picks each next task with the module-level RNG
 
 
 def submit_claim(user: FastHttpUser) -> None:
@@ -101,7 +104,7 @@ _TASKS = {"submit_claim": submit_claim, "get_claim": get_claim, "health": health
 
 def _think_time() -> Any:
     lo, hi = CONFIG.get("think_time_s", [0.2, 0.5])
-    if CONFIG.get("seed") is None:
+    if _SEED is None:
         return between(lo, hi)
     return lambda _user: _rng.uniform(lo, hi)
 
@@ -114,12 +117,6 @@ class ClaimsUser(FastHttpUser):
     tasks = {_TASKS[name]: w for name, w in (CONFIG.get("tasks") or {"health": 1}).items() if w > 0}
     network_timeout = float(CONFIG.get("request_timeout_s", 30.0))
     connection_timeout = min(10.0, network_timeout)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if CONFIG.get("seed") is not None:
-            # Locust picks the next task with the module-level RNG; seed it per worker.
-            random.seed(int(CONFIG["seed"]) * 1009 + WORKER)
 
 
 # -- streaming samples to the harness ---------------------------------------------------

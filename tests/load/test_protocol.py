@@ -30,7 +30,7 @@ messages = st.lists(st.dictionaries(st.text(max_size=10), json_values, max_size=
 
 
 @given(messages, st.lists(st.integers(min_value=1, max_value=64), min_size=1, max_size=50))
-@settings(max_examples=60)
+@settings(max_examples=40)
 def test_decoder_reassembles_any_chunking(msgs: list[dict[str, Any]], cuts: list[int]) -> None:
     stream = b"".join(encode_message(m) for m in msgs)
     dec, out, pos, i = LineDecoder(), [], 0, 0
@@ -43,7 +43,7 @@ def test_decoder_reassembles_any_chunking(msgs: list[dict[str, Any]], cuts: list
 
 
 @given(messages, st.binary(max_size=40).map(lambda b: b"#" + b.replace(b"\n", b"")))
-@settings(max_examples=50)
+@settings(max_examples=30)
 def test_decoder_skips_garbage_lines_and_keeps_the_rest(msgs: list[dict[str, Any]], junk: bytes) -> None:
     stream = b"".join(encode_message(m) + junk + b"\n" for m in msgs)
     dec = LineDecoder()
