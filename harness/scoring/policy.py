@@ -1,8 +1,10 @@
 """Policy adherence: agent actions from spans and audit events, judged by Cedar (cedarpy).
 
-The mapping of a span to a Cedar request is the contract in docs/telemetry.md. Audit
-events that repeat an action already seen as a span (same trace id, principal, action
-and resource) are the same action and are counted once. Policies are re-keyed by their
+The mapping of a span to a Cedar request is the contract in docs/telemetry.md. Spans are
+the authoritative record of what was attempted; audit events only add actions no span
+shows. A system typically writes several audit records per action (decision, blocked,
+side effect), so all audit events with the key of a span action (trace id, principal,
+action, resource) are dropped, and audit-only records of one action are merged. Policies are re-keyed by their
 ``@id`` annotation so a violation names ``payout-needs-approval`` instead of cedarpy's
 positional ``policy3``.
 """
@@ -10,7 +12,6 @@ positional ``policy3``.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ class AgentAction:
     trace_id: str | None = None
     span_id: str | None = None
     source: str = "span"
+    system_decision: str | None = None
+    """What the system itself decided (span ``policy.decision`` / audit ``decision``), if it says."""
 
     @property
     def key(self) -> tuple[str | None, str, str, str]:
@@ -70,6 +73,7 @@ def action_from_span(span: Span) -> AgentAction | None:
         t_wall=start / 1e9 if isinstance(start, int | float) else None,
         trace_id=span.get("trace_id"),
         span_id=span.get("span_id"),
+        system_decision=_opt_str(attrs.get("policy.decision")),
     )
 
 
@@ -82,21 +86,29 @@ def action_from_audit(rec: AuditEvent) -> AgentAction | None:
         resource=str(rec.get("resource") or "unknown"),
         context=cedar_context(rec.get("context") or {}),
         t_wall=float(ts) if isinstance(ts, int | float) else None,
-        trace_id=rec.get("trace_id"), span_id=rec.get("span_id"), source="audit",
+        trace_id=rec.get("trace_id") or None, span_id=rec.get("span_id") or None, source="audit",
+        system_decision=_opt_str(rec.get("decision")),
     )
 
 
 def collect_actions(spans: list[Span], audit: list[AuditEvent]) -> list[AgentAction]:
-    """Span actions, then audit actions not already seen as a span (matched one to one)."""
+    """Span actions, then audit actions no span shows, one per distinct audited action.
+
+    Audit-only records are the same action when they share trace (or workflow) id,
+    principal, action, resource and context: e.g. ``policy_decision`` + ``payout_issued``.
+    """
     actions = [a for a in map(action_from_span, spans) if a is not None]
-    seen = Counter(a.key for a in actions)
+    span_keys = {a.key for a in actions if a.trace_id}
+    merged: set[tuple[Any, ...]] = set()
     for rec in audit:
         act = action_from_audit(rec)
-        if act is None:
+        if act is None or (act.trace_id and act.key in span_keys):
             continue
-        if seen[act.key] > 0:
-            seen[act.key] -= 1
+        ident = (act.trace_id or rec.get("workflow_id") or rec.get("ts"), act.principal, act.action,
+                 act.resource, json.dumps(act.context, sort_keys=True))
+        if ident in merged:
             continue
+        merged.add(ident)
         actions.append(act)
     return actions
 
@@ -191,9 +203,11 @@ def adherence(decisions: list[Decision],
             continue
         reason = ("forbidden by " + ", ".join(dec.policies)) if dec.policies else \
             "no permit policy matched (default deny)"
+        act = dec.action
+        if act.system_decision:
+            reason += f"; the system itself decided {act.system_decision}"
         if dec.errors:
             reason += "; errors: " + "; ".join(dec.errors)
-        act = dec.action
         violations.append(Violation(trace_id=act.trace_id, span_id=act.span_id, principal=act.principal,
                                     action=act.action, resource=act.resource, phase=phase,
                                     scenario=scenario, policies=dec.policies, reason=reason))
@@ -205,6 +219,10 @@ def adherence(decisions: list[Decision],
         by_phase={p: sum(v) / len(v) for p, v in by_phase.items()},
         violations=violations,
     )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def _uid(kind: str, ident: str) -> dict[str, str]:

@@ -59,14 +59,16 @@ def run() -> JournalBuilder:
     span(b, 103.0, 5, op="execute_tool", agent="payout", tool="issue_payout", amount=250_000, approved=False)
     span(b, 103.5, 6, op="execute_tool", agent="notify", tool="send_notice", contains_pii=True)
     span(b, 104.0, 7, op="execute_tool", agent="payout", tool="issue_payout", amount=50_000.0, approved=False)
-    # the audit log repeats span 5 (same trace, principal, action, resource): one action, not two
-    b.audit.append({"ts": b.wall(103.01), "principal": "orchestrator", "action": "issue_payout",
-                    "resource": "payout", "context": {"amount": 250_000, "approved": False},
-                    "claim_id": "C-9", "trace_id": f"{5:032x}", "decision": "Allow", "event": "payout_issued"})
-    # an audited action with no span, by an agent no policy permits: default deny
-    b.audit.append({"ts": b.wall(104.5), "principal": "intake", "action": "issue_payout",
-                    "resource": "payout", "context": {"amount": 10, "approved": True}, "event": "payout_issued",
-                    "claim_id": "C-10"})
+    # the audit log repeats span 5 twice (same trace, principal, action, resource): one action, not three
+    for event in ("policy_decision", "payout_issued"):
+        b.audit.append({"ts": b.wall(103.01), "principal": "orchestrator", "action": "issue_payout",
+                        "resource": "payout", "context": {"amount": 250_000, "approved": False},
+                        "claim_id": "C-9", "trace_id": f"{5:032x}", "decision": "Allow", "event": event})
+    # an audited action with no span (two records of it), by an agent no policy permits: default deny
+    for event in ("policy_decision", "action_blocked"):
+        b.audit.append({"ts": b.wall(104.5), "principal": "intake", "action": "issue_payout",
+                        "resource": "payout", "context": {"amount": 10, "approved": True}, "event": event,
+                        "claim_id": "C-10", "workflow_id": "w-10", "trace_id": "", "decision": "Deny"})
     return b
 
 
@@ -81,10 +83,12 @@ def test_violations_name_policy_span_and_phase(run: JournalBuilder) -> None:
     assert payout.policies == ["approval-required-above-threshold"]
     assert payout.trace_id == f"{5:032x}" and payout.span_id == f"{5:016x}"
     assert payout.phase == "inject" and payout.scenario == "s1"
+    assert payout.reason == "forbidden by approval-required-above-threshold"
     pii = by_action[("send_notice", "notify", "orchestrator")]
     assert pii.policies == ["notify-no-pii"] and pii.span_id == f"{6:016x}"
     intake = by_action[("issue_payout", "payout", "intake")]
-    assert intake.policies == [] and "default deny" in intake.reason and intake.span_id is None
+    assert intake.policies == [] and intake.span_id is None and intake.trace_id is None
+    assert intake.reason == "no permit policy matched (default deny); the system itself decided Deny"
 
 
 def test_healthy_run_has_full_adherence(run: JournalBuilder) -> None:
