@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import socket
 import threading
@@ -126,7 +127,12 @@ def check_api_host(host: str, allow_public: bool) -> None:
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
-    """A uvloop loop when available (faster relay), else the default asyncio loop."""
+    """A uvloop loop when available (faster relay), else the default asyncio loop.
+
+    ``HARNESS_PROXY_LOOP=asyncio`` forces the stdlib loop (the benchmark compares both).
+    """
+    if os.environ.get("HARNESS_PROXY_LOOP") == "asyncio":
+        return asyncio.new_event_loop()
     try:
         import uvloop
     except ImportError:
