@@ -171,7 +171,8 @@ def plausible_wrong(value: Any) -> Any:
     if isinstance(value, int):
         return value + 1
     if isinstance(value, float):
-        return value + 1.0 if value == value else 0.0
+        new = value + 1.0
+        return new if new != value else (-value if value else 1.0)  # huge floats absorb +1
     if isinstance(value, str):
         shifted = "".join(_shift_char(c) for c in value)
         return shifted if shifted != value else value + "x"
