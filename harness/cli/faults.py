@@ -31,6 +31,10 @@ def cleanup_command(
         table.add_row(row.fault_id, row.type, row.target,
                       f"[{colours[row.outcome]}]{row.outcome}[/]", row.detail)
     console.print(table)
+    counts: dict[str, int] = {}
+    for row in report.rows:
+        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    console.print(", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
     if not report.clean:
         raise typer.Exit(1)
 

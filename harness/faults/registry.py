@@ -126,8 +126,9 @@ def _external_fault(spec: FaultSpec, svc: Service, system: SystemSpec, fault_id:
         )
     assert inject_cmd is not None
     after = restart_after_s if spec.type == "crash_orchestrator" else None
+    _ = ttl_s  # nothing on the far side can enforce a TTL for a user's command: no TTL (0)
     return ExternalCommandFault(svc.name, spec.type, fault_id=fault_id, inject_cmd=inject_cmd,
-                                revert_cmd=revert_cmd, revert_after_s=after, ttl_s=ttl_s)
+                                revert_cmd=revert_cmd, revert_after_s=after)
 
 
 def _process_fault(spec: FaultSpec, system: SystemSpec, fault_id: str, ttl_s: float,

@@ -11,12 +11,35 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
+from harness.faults.base import Fault
 from harness.faults.guard import CleanupLedger, FaultSession
 from harness.faults.network import ProxyDownFault, ToxicFault
 from harness.faults.process import PauseFault
+
+
+class SlowRevertFault(Fault):
+    """Its effect is a marker file; reverting takes a second so a test can signal mid-revert."""
+
+    type = "marker"
+    ttl_s = 0.0
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.fault_id = path, "run-slow"
+
+    def inject(self) -> None:
+        self.path.write_text("on")
+
+    def revert(self) -> None:
+        print("reverting", flush=True)
+        time.sleep(1.0)
+        self.path.unlink(missing_ok=True)
+
+    def ledger_entry(self) -> dict[str, Any]:
+        return {"kind": "marker", "fault_id": self.fault_id, "type": self.type}
 
 
 class OnePid:
@@ -40,6 +63,7 @@ def main() -> None:
     parser.add_argument("--proxy")
     parser.add_argument("--down-proxy")
     parser.add_argument("--ttl", type=float, default=300.0)
+    parser.add_argument("--slow-marker", type=Path)
     args = parser.parse_args()
     with FaultSession(CleanupLedger(args.ledger)) as session:
         if args.api and args.proxy:
@@ -50,6 +74,8 @@ def main() -> None:
         if args.pause_pid:
             session.inject(PauseFault("victim", fault_id="run-pause", supervisor=OnePid(args.pause_pid),
                                       ttl_s=args.ttl))
+        if args.slow_marker:
+            session.inject(SlowRevertFault(args.slow_marker))
         print("ready", flush=True)
         while True:
             time.sleep(0.05)

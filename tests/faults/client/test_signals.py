@@ -123,3 +123,24 @@ def test_cleanup_cli_exits_nonzero_when_something_is_left(tmp_path: Path) -> Non
     assert "failed" in result.stdout and "unreachable" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     assert [r["fault_id"] for r in CleanupLedger(ledger).outstanding()] == ["x-1"]
+
+
+def test_a_second_ctrl_c_does_not_cut_the_revert_short(victim: subprocess.Popen[bytes], tmp_path: Path) -> None:
+    ledger, marker = tmp_path / "ledger.jsonl", tmp_path / "marker"
+    run = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--ledger", str(ledger), "--pause-pid", str(victim.pid),
+         "--slow-marker", str(marker)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    try:
+        assert run.stdout is not None and run.stdout.readline().strip() == "ready"
+        assert marker.exists() and stopped(victim.pid)
+        run.send_signal(signal.SIGINT)
+        assert run.stdout.readline().strip() == "reverting"  # newest first: the slow one
+        run.send_signal(signal.SIGINT)  # impatient user presses Ctrl-C again
+        code = run.wait(timeout=30)
+    finally:
+        kill_tree(run)
+    assert code == -signal.SIGINT
+    assert not marker.exists() and not stopped(victim.pid)
+    assert CleanupLedger(ledger).outstanding() == []
