@@ -1,0 +1,71 @@
+"""``harness sandbox up|status|down`` as a user runs them: separate processes, detached sandbox."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.sandbox import SandboxClient, make_claim
+from harness.sandbox.sandbox import proxy_available
+
+pytestmark = pytest.mark.slow
+
+
+def harness(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=120)
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def test_up_status_down_leaves_nothing_behind(tmp_path: Path) -> None:
+    state = tmp_path / "sb"
+    up = harness("sandbox", "up", "--state-dir", str(state))
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        saved = json.loads((state / "state.json").read_text())
+        pids = {name: p["pid"] for name, p in saved["processes"].items()}
+        assert {"orchestrator", "intake", "risk", "approval", "payout", "notify"} <= set(pids)
+        assert all(alive(pid) for pid in pids.values())  # they outlived the `up` command
+
+        assert harness("validate", str(state / "system.yaml")).returncode == 0
+        assert harness("sandbox", "status", "--state-dir", str(state)).returncode == 0
+        again = harness("sandbox", "up", "--state-dir", str(state))
+        assert again.returncode == 2 and "already up" in again.stderr and "Traceback" not in again.stderr
+
+        urls = saved["meta"]["urls"]
+        client = SandboxClient(urls, state)
+        claim = make_claim(3000.0)
+        assert client.wait(client.submit(claim))["state"] == "SUCCESS"
+        if proxy_available():  # the orchestrator -> risk edge runs through the embedded proxy
+            api = saved["meta"]["proxy_api_url"]
+            proxies = httpx.get(f"{api}/proxies", timeout=5).json()
+            assert set(proxies) == {"intake", "risk", "approval", "payout", "notify"}
+            httpx.post(f"{api}/proxies/risk", json={"enabled": False}, timeout=5).raise_for_status()
+            cut = make_claim(40.0)
+            assert client.wait(client.submit(cut))["state"] == "ERROR"
+            assert client.requests("risk", cut["claim_id"]) == []
+        client.close()
+    finally:
+        down = harness("sandbox", "down", "--state-dir", str(state))
+    assert down.returncode == 0, down.stderr
+    assert not any(alive(pid) for pid in pids.values())
+    assert not (state / "state.json").exists()
+    assert harness("sandbox", "status", "--state-dir", str(state)).returncode == 1
+
+
+def test_unknown_defect_is_exit_2_without_traceback(tmp_path: Path) -> None:
+    res = harness("sandbox", "up", "--state-dir", str(tmp_path), "--defect", "no_such_defect")
+    assert res.returncode == 2
+    assert "no_such_defect" in res.stderr and "no_retry" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "state.json").exists()
