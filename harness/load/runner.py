@@ -29,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +57,7 @@ class LoadGenerator:
     """Runs Locust against a system's workflow API and streams every request back.
 
     ``on_sample`` is called from one background thread, in ``t_mono`` order, for every
-    request Locust finishes, including those still in flight data when ``stop()`` drains.
+    request Locust finishes; ``stop()`` returns after the last of them was delivered (bounded by its timeout).
     """
 
     def __init__(self, profile: LoadProfile, workflow: WorkflowApi, *, out_dir: Path,
@@ -80,6 +81,7 @@ class LoadGenerator:
         self._started = False
         self._stopped = False
         self._cleaned = False
+        self._stop_lock = threading.Lock()
         self._validate()
 
     # -- public API ----------------------------------------------------------------------
@@ -123,28 +125,31 @@ class LoadGenerator:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(16)
         producers = self._producer_count()
-        self._sink = SampleSink(self._on_sample, token=token,
-                                reorder_window_s=self._reorder_window_s if producers > 1 else 0.0)
-        self._sink.start()
-        config = self._locust_config(stride=producers if producers > 1 else 1)
-        (self.out_dir / "load-config.json").write_text(json.dumps(redact_config(config), indent=2))
-        env = self._env(config, token)
         try:
-            self._spawn_all(env)
+            self._sink = SampleSink(self._on_sample, token=token,
+                                    reorder_window_s=self._reorder_window_s if producers > 1 else 0.0)
+            self._sink.start()
+            config = self._locust_config(stride=producers)
+            (self.out_dir / "load-config.json").write_text(json.dumps(redact_config(config), indent=2))
+            self._spawn_all(self._env(config, token))
             self._wait_ready(producers)
         except BaseException:
-            self.stop(timeout=5)
+            self.stop(timeout=5)  # also on Ctrl-C during start-up: leave nothing running
             raise
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop Locust (SIGTERM, then SIGKILL at ``timeout``) and deliver remaining samples.
 
-        Idempotent; safe before ``start()`` and after Locust ended on its own.
+        Idempotent and thread-safe; safe before ``start()`` and after Locust ended on its own.
         """
         self._stopped = True
-        if self._cleaned:
-            return
-        self._cleaned = True
+        with self._stop_lock:
+            if self._cleaned:
+                return
+            self._cleaned = True
+            self._stop(timeout)
+
+    def _stop(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         # The master (or local runner) first: it tells its workers to quit, so they send
         # their last samples and leave the master cleanly. Attached workers get it directly.
