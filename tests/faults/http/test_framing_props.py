@@ -180,7 +180,7 @@ async def _garbage_run(blob: bytes) -> tuple[list[BaseException], bool]:
     up_port = up_server.sockets[0].getsockname()[1]
     relay_server = await asyncio.start_server(proxy, "127.0.0.1", 0)
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", relay_server.sockets[0].getsockname()[1])
+        _reader, writer = await asyncio.open_connection("127.0.0.1", relay_server.sockets[0].getsockname()[1])
         writer.write(blob)
         writer.write_eof()
         finished = True
