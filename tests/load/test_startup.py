@@ -155,3 +155,21 @@ def test_locust_stops_when_the_harness_is_killed(claims_server: ClaimsServer, tm
         for pid in pids if "pids" in locals() else []:
             if not _gone(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("with_env", [False, True])
+def test_locustfile_refuses_to_run_without_a_harness(with_env: bool, tmp_path: Path) -> None:
+    from harness.load import LOCUSTFILE
+    from harness.system.ports import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_LOAD", "LOCUST_"))}
+    if with_env:  # configured, but nobody listens on the sink address
+        env.update(HARNESS_LOAD_CONFIG=json.dumps({"submit_url": "http://127.0.0.1:9/claims",
+                                                   "status_url": "http://127.0.0.1:9/c/{id}"}),
+                   HARNESS_LOAD_SINK=f"127.0.0.1:{free_port()}", HARNESS_LOAD_TOKEN="x")
+    proc = subprocess.run([sys.executable, "-m", "locust", "-f", LOCUSTFILE, "--headless", "-u", "1", "-t", "5s"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    expected = "cannot reach the harness sample sink" if with_env else "started by harness.load.LoadGenerator"
+    assert expected in proc.stderr
