@@ -113,9 +113,10 @@ def _valid(data: Any, schema: dict[str, Any]) -> bool:
     return jsonschema.Draft202012Validator(schema).is_valid(data)
 
 
-def a2a_app(*, drift: bool = False) -> Any:
+def a2a_app(*, drift: bool = False, lie: bool = False) -> Any:
     """A risk-scoring A2A 1.0 agent. ``drift=True`` renames ``risk_score`` to ``score`` in
-    both its result and its declared output schema (the sandbox's schema_drift_risk)."""
+    both its result and its declared output schema (the sandbox's schema_drift_risk);
+    ``lie=True`` renames it in the result only, so the card no longer tells the truth."""
     from a2a.helpers import new_data_part, new_task_from_user_message, new_text_message
     from a2a.server.agent_execution import AgentExecutor, RequestContext
     from a2a.server.events import EventQueue
@@ -127,6 +128,7 @@ def a2a_app(*, drift: bool = False) -> Any:
     from starlette.applications import Starlette
 
     field = "score" if drift else "risk_score"
+    result_field = "score" if drift or lie else "risk_score"
     output = {**RISK_OUTPUT, "required": ["claim_id", field, "decision"],
               "properties": {k if k != "risk_score" else field: v
                              for k, v in RISK_OUTPUT["properties"].items()}}
@@ -146,7 +148,7 @@ def a2a_app(*, drift: bool = False) -> Any:
                                                       task_id=task.id))
                 return
             amount = float(data["amount"])
-            result = {"claim_id": str(data.get("claim_id", "")), field: min(amount / 10000, 1.0),
+            result = {"claim_id": str(data.get("claim_id", "")), result_field: min(amount / 10000, 1.0),
                       "decision": "approve" if amount < 5000 else "review"}
             await updater.add_artifact([new_data_part(result)], name="risk")
             await updater.complete(new_text_message("scored", context_id=task.context_id, task_id=task.id))
