@@ -24,7 +24,8 @@ the *client* saw (after toxics). Bodies above ``max_body_bytes`` are cut and sto
 Redaction (applied in :meth:`Recorder.record`, whatever the caller passed): headers named
 authorization, proxy-authorization, cookie, set-cookie, x-api-key or containing token, secret,
 password or key; query parameters with those names; and JSON object keys that are credentials
-(password, secret, *_secret, *token but not counters such as max_tokens, api_key, authorization).
+(password, secret, *_secret, *token but not counters such as max_tokens, api_key, authorization),
+also inside form-encoded text bodies.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import re
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 REDACTED = "[REDACTED]"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
@@ -75,6 +76,17 @@ def redact_body(value: Any) -> Any:
 def redact_query(query: dict[str, list[str]]) -> dict[str, list[str]]:
     return {k: [REDACTED] * len(v) if is_secret_header(k) or _SECRET_BODY_KEY.match(k) else list(v)
             for k, v in query.items()}
+
+
+def _is_form(headers: Any) -> bool:
+    items = headers.items() if isinstance(headers, dict) else (headers or [])
+    return any(str(k).lower() == "content-type" and "x-www-form-urlencoded" in str(v).lower() for k, v in items)
+
+
+def redact_form(body: str) -> str:
+    """A form-encoded body with credential-named fields' values redacted."""
+    pairs = parse_qsl(body, keep_blank_values=True)
+    return urlencode([(k, REDACTED if is_secret_header(k) or _SECRET_BODY_KEY.match(k) else v) for k, v in pairs])
 
 
 def parse_query(query: str) -> dict[str, list[str]]:
@@ -145,6 +157,8 @@ class Recorder:
                 part["query"] = redact_query(part["query"])
             if part.get("body_encoding", "json") == "json":
                 part["body"] = redact_body(part.get("body"))
+            elif part.get("body_encoding") == "text" and _is_form(part.get("headers")):
+                part["body"] = redact_form(str(part.get("body") or ""))
             out[side] = part
         return out
 

@@ -109,3 +109,13 @@ def test_redact_body_keeps_lookalike_counters() -> None:
            "apiKey": "v", "Authorization": "b"}
     assert redact_body(doc) == {"a": [{"refresh_token": REDACTED, "token_count": 3, "keyword": "k",
                                        "secret": REDACTED}], "apiKey": REDACTED, "Authorization": REDACTED}
+
+
+def test_form_bodies_are_redacted(recorded: tuple[RelayHost, Path]) -> None:
+    relay, path = recorded
+    with httpx.Client(base_url=f"http://127.0.0.1:{relay.port}") as c:
+        c.post("/echo", data={"username": "ann", "password": "hunter2", "client_secret": "cs"})
+    wait_lines(relay, 1)
+    (line,) = read_recording(path)
+    assert "hunter2" not in path.read_text() and "cs" not in line["request"]["body"]
+    assert line["request"]["body"].startswith("username=ann&password=%5BREDACTED%5D")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 
 import httpx
 
-from tests.faults.http.relay_host import RelayHost
+from tests.faults.http.relay_host import RelayHost, run_relay
 from tests.faults.http.upstream_app import ORDER, Upstream
 
 
@@ -79,3 +80,38 @@ def test_pipelined_requests(relay: RelayHost) -> None:
     req = b"GET /order HTTP/1.1\r\nHost: x\r\n\r\n"
     reply = _raw_exchange(relay.port, req * 3 + b"GET /order HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert reply.count(b"HTTP/1.1 200 OK") == 4
+
+
+def test_upstream_closing_an_idle_connection_closes_the_client_side() -> None:
+    """An upstream that answers once and then hangs up (no ``Connection: close``): the client must
+    not reuse a connection whose upstream half is gone."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    buf += conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with run_relay(srv.getsockname()[1]) as relay, \
+                httpx.Client(base_url=f"http://127.0.0.1:{relay.port}", timeout=5) as c:
+            for _ in range(3):
+                assert c.get("/x").text == "ok"
+                deadline = time.monotonic() + 5
+                while relay.finished < relay.connections and time.monotonic() < deadline:
+                    time.sleep(0.01)  # the relay noticed the upstream close and closed the client side
+            assert relay.connections == 3
+    finally:
+        srv.close()
+        thread.join(5)
