@@ -87,7 +87,7 @@ def render_html(run: RunData, *, history: list[dict[str, Any]] | None = None,
     # Scenarios in the journal that the scorecard does not list still get their chart.
     extra = [name for name in tls if name not in titles]
     trend_rows = (history or [])[-TREND_RUNS:]
-    trend = chart_div("trend", trend_figure(trend_rows), 300) if len(trend_rows) >= 2 else None
+    trend = chart_div("trend-chart", trend_figure(trend_rows), 300) if len(trend_rows) >= 2 else None
     template = _environment().get_template("report.html.j2")
     return template.render(
         card=card,

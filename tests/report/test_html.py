@@ -94,7 +94,7 @@ def test_write_reports_writes_all_outputs_and_trend(tmp_path: Path) -> None:
     assert set(out) == {"html", "summary", "junit", "allure", "history"}
     assert all(p.exists() for p in out.values())
     page = (second / "report.html").read_text()
-    trend = [f for f in _figures(page) if f["id"] == "trend"]
+    trend = [f for f in _figures(page) if f["id"] == "trend-chart"]
     assert trend and trend[0]["data"][0]["x"] == ["r1", "r2"]
     assert "Compared with baseline" in page and "MTTR p95: 3.5 s -&gt; 7 s" in page
     assert not list(second.glob(".*.tmp"))  # atomic writes leave nothing behind
