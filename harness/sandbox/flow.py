@@ -79,9 +79,11 @@ def redact_customer(customer: dict[str, str]) -> dict[str, str]:
 
 def contains_pii(payload: Any, customer: dict[str, str]) -> bool:
     """True if the payload holds the customer's name/email/IBAN or anything shaped like one."""
-    text = json.dumps(payload)
+    text = json.dumps(payload, ensure_ascii=False)
     raw = [v for v in (customer.get("name"), customer.get("email"), customer.get("iban")) if v and len(v) > 2]
-    return any(v in text for v in raw) or bool(_EMAIL.search(text) or _IBAN.search(text))
+    # Whole-word matches, so a name like "Aid" does not hit the word "paid".
+    hit = any(re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text) for v in raw)
+    return hit or bool(_EMAIL.search(text) or _IBAN.search(text))
 
 
 # ---------------------------------------------------------------- one agent action
