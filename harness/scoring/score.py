@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from statistics import median
+from typing import Literal
 
 from harness.model.journal import Event
 from harness.model.scorecard import (
@@ -76,8 +77,7 @@ def score_run(run: RunData) -> Scorecard:
     if run.policies:
         decisions = pol.evaluate(actions, run.policies, run.entities)
         policy_result = pol.adherence(decisions, lambda a: _where(a, locate_wall, offset))
-    verdict = ("aborted" if any(s.aborted for s in scenarios)
-               else "fail" if any(not s.passed for s in scenarios) else "pass")
+    verdict = run_verdict(scenarios, run.events)
     return Scorecard(
         run=run_meta(run, views),
         verdict=verdict,
@@ -90,6 +90,17 @@ def score_run(run: RunData) -> Scorecard:
         policy=policy_result,
         contracts=list(run.contracts),
     )
+
+
+def run_verdict(scenarios: list[ScenarioResult], events: list[Event]) -> Literal["pass", "fail", "aborted"]:
+    """``aborted`` if any scenario (or the run itself) was aborted, else ``fail`` if any scenario
+    failed or nothing was scored at all (a run that tested nothing must not pass), else ``pass``."""
+    run_end = next((e for e in reversed(events) if e.kind == "run_end"), None)
+    if any(s.aborted for s in scenarios) or (run_end is not None and run_end.get("aborted")):
+        return "aborted"
+    if not scenarios or any(not s.passed for s in scenarios):
+        return "fail"
+    return "pass"
 
 
 def score_repeat(view: RepeatView, outcomes: dict[str, str], agent_calls: dict[str, int],

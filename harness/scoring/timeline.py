@@ -114,7 +114,7 @@ def split_repeats(events: list[Event]) -> list[RepeatView]:
             key = (ev.scenario, int(ev.repeat))
         elif ev.kind not in ("run_start", "run_end"):
             key = current
-        if ev.kind == "scenario_start" and key is not None:
+        if ev.kind == "scenario_start" and key is not None and key not in views:
             views[key] = RepeatView(scenario=key[0], repeat=key[1], config=ScenarioConfig.from_event(ev),
                                     events=pending.pop(key, []), started_at=ev.t_mono, ended_at=None)
             order.append(key)
@@ -137,6 +137,9 @@ def split_repeats(events: list[Event]) -> list[RepeatView]:
             view.abort_reason = view.abort_reason or str(ev.get("reason") or "aborted")
     result = [views[k] for k in order]
     for view in result:
+        if view.ended_at is None and not view.aborted:
+            # a run killed mid-repeat (SIGKILL, power loss) never wrote scenario_end
+            view.aborted, view.abort_reason = True, "no scenario_end in the journal (run killed?)"
         view.events.sort(key=lambda e: e.seq)
         view.phase_windows = phase_windows(view)
     return result

@@ -1,0 +1,95 @@
+"""Repeat-level rules: verdicts, killed runs, availability from workflow outcomes, SLOs, context."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.scoring import score_run
+from tests.scoring.factory import JournalBuilder, RepeatPlan, add_repeat, run_end, run_start
+
+
+def build(*plans: RepeatPlan, end: bool = True) -> JournalBuilder:
+    b = JournalBuilder()
+    run_start(b)
+    last = 0.0
+    for plan in plans:
+        last = add_repeat(b, plan).end
+    if end:
+        run_end(b, last + 1)
+    return b
+
+
+def test_healthy_repeats_pass_with_full_score_and_pass_k() -> None:
+    b = build(RepeatPlan(repeat=0, repeats=3), RepeatPlan(repeat=1, start=120, repeats=3),
+              RepeatPlan(repeat=2, start=140, repeats=3))
+    card = score_run(b.run_data())
+    sc = card.scenarios[0]
+    assert card.verdict == "pass" and sc.passed and sc.score == 100.0
+    assert sc.pass_k == {"1": 1.0, "2": 1.0, "3": 1.0}
+    assert len(sc.repeats) == 3 and card.mttr.n == 0
+
+
+def test_one_failed_repeat_of_three_gives_pass_k() -> None:
+    b = build(RepeatPlan(repeat=0, repeats=3), RepeatPlan(repeat=1, start=120, repeats=3, outage=(123, 1e9)),
+              RepeatPlan(repeat=2, start=140, repeats=3))
+    sc = score_run(b.run_data()).scenarios[0]
+    assert [r.passed for r in sc.repeats] == [True, False, True]
+    assert sc.pass_k == {"1": pytest.approx(2 / 3), "2": pytest.approx(1 / 3), "3": 0.0}
+    assert 0 < sc.repeats[1].score < 100 and not sc.passed
+
+
+def test_killed_run_without_scenario_end_is_aborted() -> None:
+    b = build(RepeatPlan(), end=False)
+    b.events = [e for e in b.events if e["kind"] != "scenario_end"]
+    card = score_run(b.run_data())
+    assert card.verdict == "aborted"
+    assert card.scenarios[0].repeats[0].abort_reason == "no scenario_end in the journal (run killed?)"
+
+
+def test_run_with_nothing_scored_fails_and_aborted_run_end_aborts() -> None:
+    b = JournalBuilder()
+    run_start(b)
+    run_end(b, 100)
+    assert score_run(b.run_data()).verdict == "fail"
+    b.events[-1]["aborted"] = True
+    assert score_run(b.run_data()).verdict == "aborted"
+
+
+def test_aborted_repeat_makes_run_aborted() -> None:
+    card = score_run(build(RepeatPlan(aborted=True)).run_data())
+    assert card.verdict == "aborted" and card.scenarios[0].aborted
+    assert card.scenarios[0].repeats[0].abort_reason == "probe api failed 3 times"
+
+
+def test_lost_workflow_fails_its_load_sample_and_floors_score() -> None:
+    b = build(RepeatPlan(workflows=["completed", "missing"], load_interval=None))
+    wids = [e["workflow_id"] for e in b.events if e["kind"] == "workflow_submitted"]
+    for wid, t in zip(wids, (101.0, 107.0), strict=True):  # baseline and recover submits
+        b.add("load_sample", t, scenario="s1", repeat=0, name="submit_claim", method="POST", status=202,
+              latency_ms=20.0, ok=True, workflow_id=wid)
+    card = score_run(b.run_data())
+    rep = card.scenarios[0].repeats[0]
+    assert rep.phases["baseline"].failures == 0
+    assert rep.phases["recover"].failures == 1 and rep.phases["recover"].availability == 0.0
+    assert rep.phases["all"].availability == 0.5 and card.availability == 0.5
+    assert rep.score == 0.0 and card.scenarios[0].score == 0.0 and card.verdict == "fail"
+    assert [w.workflow_id for w in card.integrity.lost] == [wids[1]]
+
+
+def test_unmeasurable_slo_fails() -> None:
+    card = score_run(build(RepeatPlan(slos=[{"metric": "p95_latency_ms", "phase": "observe", "max": 100}])
+                           ).run_data())
+    (slo,) = card.scenarios[0].repeats[0].slos
+    assert slo.actual is None and slo.passed is False
+    assert card.scenarios[0].repeats[0].score == pytest.approx(50.0)  # probes 100%, SLOs 0%
+
+
+def test_events_without_context_go_to_the_open_repeat() -> None:
+    b = build(RepeatPlan(workflows=["completed"]))
+    for ev in b.events:
+        if ev["kind"] in ("probe", "load_sample", "workflow_completed"):
+            ev.pop("scenario"), ev.pop("repeat"), ev.pop("phase", None)
+    card = score_run(b.run_data())
+    rep = card.scenarios[0].repeats[0]
+    assert rep.probes[0].total == 50 and rep.phases["baseline"].requests == 4
+    assert card.integrity.completed == 1 and not card.integrity.lost
