@@ -182,7 +182,8 @@ class Caller:
             entry["outcome"] = str(last)
             if i == attempts - 1:
                 break
-            delay = 0.0 if storm else max(backoff_s(i, r.backoff_base_s, r.backoff_max_s), hint or 0.0)
+            delay = 0.0 if storm else max(backoff_s(i, r.backoff_base_s, r.backoff_max_s),
+                                             min(hint or 0.0, r.retry_after_cap_s))
             entry["sleep_s"] = round(delay, 4)
             if delay:
                 time.sleep(delay)
