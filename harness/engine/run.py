@@ -159,7 +159,8 @@ def execute_run(
     status = status or LiveStatus()
     ledger = CleanupLedger(ledger_path or Path(".harness") / "ledger.jsonl")
 
-    def load_factory(profile: Any, on_sample: Callable[[Any], None], name: str, repeat: int) -> Any:
+    def load_factory(profile: Any, on_sample: Callable[[Any], None], name: str, repeat: int,
+                     max_runtime_s: float = 3600.0) -> Any:
         from harness.load import LoadGenerator
 
         if system.workflow is None:
@@ -169,7 +170,8 @@ def execute_run(
             profile = profile.model_copy(update=load_overrides)
         health = next((s.health_url for s in system.services if s.kind == "orchestrator"), None)
         return LoadGenerator(profile, system.workflow, out_dir=run_dir / "load" / f"{name}-r{repeat}",
-                             seed=seed, on_sample=on_sample, health_url=health)
+                             seed=seed, on_sample=on_sample, health_url=health,
+                             max_runtime_s=max_runtime_s)
 
     start_wall = time.time()
     interrupted = False

@@ -189,7 +189,9 @@ class ScenarioRunner:
                           {svc.name: svc.base_url for svc in self.system.services})
         try:
             if scenario.load is not None and scenario.load.users > 0 and self.load_factory is not None:
-                load = self.load_factory(scenario.load, self._on_sample, name, repeat)
+                total = sum(scenario.phases.model_dump().values())
+                load = self.load_factory(scenario.load, self._on_sample, name, repeat,
+                                         max_runtime_s=total + 120.0)
                 load.start()
             probes.start()
             self._run_phases(scenario, planned, probes)
