@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.faults.proxy import hooks
-from harness.faults.proxy.relay import ClientSide, Connection
+from harness.faults.proxy.relay import ClientSide, Connection, HttpClientSide
 from harness.faults.proxy.toxics import TCP_TOXIC_TYPES, validate_tcp_toxic
 from harness.faults.proxy.types import ToxicView
 
@@ -80,38 +80,6 @@ class Toxic:
         return out
 
 
-class HttpConnection:
-    """A connection handed to the HTTP relay; tracked for metrics and closing."""
-
-    def __init__(self) -> None:
-        self.bytes_up = 0
-        self.bytes_down = 0
-        self.task: asyncio.Task[None] | None = None
-        self.writers: list[asyncio.StreamWriter] = []
-
-    def close(self) -> None:
-        for writer in self.writers:
-            writer.close()
-        if self.task is not None and self.task is not asyncio.current_task():
-            self.task.cancel()
-
-
-class _CountingProtocol(asyncio.StreamReaderProtocol):
-    """StreamReaderProtocol that counts the bytes it reads (for per-proxy metrics)."""
-
-    def __init__(self, reader: asyncio.StreamReader, conn: HttpConnection, upstream: bool,
-                 cb: Any = None) -> None:
-        super().__init__(reader, cb)
-        self._conn, self._upstream = conn, upstream
-
-    def data_received(self, data: bytes) -> None:
-        if self._upstream:
-            self._conn.bytes_up += len(data)
-        else:
-            self._conn.bytes_down += len(data)
-        super().data_received(data)
-
-
 def split_hostport(value: str, field: str) -> tuple[str, int]:
     """``host:port`` / ``[v6]:port`` / ``:port`` -> (host, port); ApiError 400 if malformed."""
     host, sep, port_s = value.rpartition(":")
@@ -128,7 +96,7 @@ class Proxy:
         self.name, self.listen, self.upstream = name, listen, upstream
         self.enabled = False
         self.toxics: list[Toxic] = []
-        self.conns: set[Any] = set()
+        self.conns: set[Connection] = set()
         self.record: str | None = None
         self.recorder: Any = None
         self.down_ttl_s: float | None = None
@@ -179,44 +147,17 @@ class Proxy:
 
     # --- data path hooks ---------------------------------------------------------------------
     def _protocol(self) -> asyncio.Protocol:
+        # Decided per connection: HTTP-aware relaying only when recording or an HTTP toxic needs it.
         relay = hooks.relay_http()
         if relay is not None and (self.recorder is not None or self.http_views()):
-            conn = HttpConnection()
-            reader = asyncio.StreamReader(limit=1 << 20)
-            return _CountingProtocol(reader, conn, True,
-                                     lambda r, w: self._http_connection(conn, r, w, relay))
+            return HttpClientSide(self, relay)
         return ClientSide(self)
 
-    async def _http_connection(self, conn: HttpConnection, reader: asyncio.StreamReader,
-                               writer: asyncio.StreamWriter, relay: Any) -> None:
-        conn.task = asyncio.current_task()
-        conn.writers.append(writer)
-        self.connection_opened(conn)
-        try:
-            loop = asyncio.get_running_loop()
-            host, port = self.upstream_hostport()
-            up_reader = asyncio.StreamReader(limit=1 << 20)
-            try:
-                transport, proto = await loop.create_connection(
-                    lambda: _CountingProtocol(up_reader, conn, False), host, port)
-            except OSError:
-                return
-            up_writer = asyncio.StreamWriter(transport, proto, up_reader, loop)
-            conn.writers.append(up_writer)
-            await relay(reader, writer, up_reader, up_writer, toxics=self.http_views,
-                        recorder=self.recorder, proxy_name=self.name)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            for w in conn.writers:
-                w.close()
-            self.connection_closed(conn)
-
-    def connection_opened(self, conn: Any) -> None:
+    def connection_opened(self, conn: Connection) -> None:
         self.conns.add(conn)
         self.connections_total += 1
 
-    def connection_closed(self, conn: Any) -> None:
+    def connection_closed(self, conn: Connection) -> None:
         if conn in self.conns:
             self.conns.discard(conn)
             up, down = _conn_bytes(conn)
@@ -232,8 +173,7 @@ class Proxy:
     def toxics_changed(self) -> None:
         tcp = self.tcp_toxics()
         for conn in list(self.conns):
-            if isinstance(conn, Connection):
-                conn.sync_toxics(tcp)
+            conn.sync_toxics(tcp)
 
     # --- views ---------------------------------------------------------------------------------
     def metrics(self) -> dict[str, int]:
@@ -273,10 +213,8 @@ class Proxy:
         return next((t for t in self.toxics if t.view.name == name), None)
 
 
-def _conn_bytes(conn: Any) -> tuple[int, int]:
-    if isinstance(conn, Connection):
-        return conn.up.bytes, conn.down.bytes
-    return conn.bytes_up, conn.bytes_down
+def _conn_bytes(conn: Connection) -> tuple[int, int]:
+    return conn.up.bytes, conn.down.bytes
 
 
 class Registry:

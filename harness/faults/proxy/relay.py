@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import socket
 import struct
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.faults.proxy.toxics import STAGES, Chunk, Stage
 
 if TYPE_CHECKING:
     from harness.faults.proxy.registry import Proxy, Toxic
+
+log = logging.getLogger(__name__)
 
 HIGH_WATER = 1 << 20  # queued bytes per direction before the source is paused
 LOW_WATER = 1 << 18
@@ -39,7 +42,7 @@ class Flow:
 
     def __init__(self, conn: Connection, name: str) -> None:
         self.conn, self.name = conn, name
-        self.src: Side | None = None
+        self.src: SideBase | None = None
         self.dst: Side | None = None
         self.stages: list[Stage] = []
         self.blocked = 0  # number of active timeout toxics holding this direction
@@ -52,6 +55,7 @@ class Flow:
         self.done = False  # EOF passed on to the destination
         self.fast = False  # until both sockets exist
         self.bytes = 0
+        self.reader: asyncio.StreamReader | None = None  # HTTP mode: feed relay_http, not a socket
 
     def refresh(self) -> None:
         """Recompute whether chunks may skip the queue."""
@@ -61,6 +65,9 @@ class Flow:
     def feed(self, data: bytes) -> None:
         self.bytes += len(data)
         if self.fast:
+            if self.reader is not None:
+                self.reader.feed_data(data)
+                return
             transport = self.dst.transport if self.dst is not None else None
             if transport is not None:
                 transport.write(data)
@@ -125,6 +132,10 @@ class Flow:
         await stage.process(chunk, send)
 
     async def _write(self, data: bytes) -> None:
+        if self.reader is not None:
+            if not self.conn.closed and data:
+                self.reader.feed_data(data)
+            return
         dst = self.dst
         if self.conn.closed or dst is None or dst.transport is None or not data:
             return
@@ -136,6 +147,9 @@ class Flow:
         if self.done:
             return
         self.done = True
+        if self.reader is not None:
+            self.reader.feed_eof()
+            return
         dst = self.dst
         if dst is not None and dst.transport is not None and not dst.transport.is_closing():
             if dst.transport.can_write_eof():
@@ -146,22 +160,52 @@ class Flow:
         self.conn.maybe_done()
 
 
-class Side(asyncio.Protocol):
-    """One socket of a connection; what it reads goes into ``out`` (a Flow)."""
+class SideBase:
+    """What both socket protocols share: their connection, flow, and reasons to stop reading."""
 
-    def __init__(self, conn: Connection, out: Flow) -> None:
-        self.conn, self.out = conn, out
-        self.transport: asyncio.Transport | None = None
-        self.write_paused = False
-        self._pause_reasons: set[str] = set()
-        self._drain: asyncio.Future[None] | None = None
+    conn: Connection
+    out: Flow
+    transport: Any
+    _pause_reasons: set[str]
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's are not asyncio.Transport
+    def _made(self, transport: Any) -> None:
+        self.transport = transport  # uvloop's transports are not asyncio.Transport subclasses
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _lost(self) -> None:
+        self.transport = None
+        self.out.feed_eof()
+        self.conn.side_lost(self)
+
+    def set_paused(self, reason: str, paused: bool) -> None:
+        before = bool(self._pause_reasons)
+        if paused:
+            self._pause_reasons.add(reason)
+        else:
+            self._pause_reasons.discard(reason)
+        after = bool(self._pause_reasons)
+        if before != after and self.transport is not None and not self.transport.is_closing():
+            if after:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+
+class Side(SideBase, asyncio.Protocol):
+    """One socket of a byte-relayed connection; what it reads goes into ``out`` (a Flow)."""
+
+    def __init__(self, conn: Connection, out: Flow) -> None:
+        self.conn, self.out = conn, out
+        self.transport = None
+        self.write_paused = False
+        self._pause_reasons = set()
+        self._drain: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._made(transport)
 
     def data_received(self, data: bytes) -> None:
         self.out.feed(data)
@@ -171,10 +215,8 @@ class Side(asyncio.Protocol):
         return True  # keep the transport open for the other direction (half-close)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
         self._wake_drain()
-        self.out.feed_eof()
-        self.conn.side_lost(self)
+        self._lost()
 
     # Flow control: the peer's send buffer is full -> stop reading from the peer's source.
     def pause_writing(self) -> None:
@@ -190,19 +232,6 @@ class Side(asyncio.Protocol):
         if peer is not None:
             peer.set_paused("write", False)
 
-    def set_paused(self, reason: str, paused: bool) -> None:
-        before = bool(self._pause_reasons)
-        if paused:
-            self._pause_reasons.add(reason)
-        else:
-            self._pause_reasons.discard(reason)
-        after = bool(self._pause_reasons)
-        if before != after and self.transport is not None and not self.transport.is_closing():
-            if after:
-                self.transport.pause_reading()
-            else:
-                self.transport.resume_reading()
-
     async def drained(self) -> None:
         if not self.write_paused or self.transport is None:
             return
@@ -213,6 +242,38 @@ class Side(asyncio.Protocol):
     def _wake_drain(self) -> None:
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
+
+
+class HttpSide(SideBase, asyncio.StreamReaderProtocol):
+    """A socket of a connection handed to ``relay_http``.
+
+    Reads still go through the Flow (so TCP toxics apply) and end up in the Flow's own
+    StreamReader; writes come from relay_http through a StreamWriter on this protocol,
+    whose drain() works because StreamReaderProtocol implements the flow control for it.
+    The reader given to StreamReaderProtocol itself is a never-fed placeholder.
+    """
+
+    def __init__(self, conn: Connection, out: Flow) -> None:
+        self._placeholder = asyncio.StreamReader()
+        asyncio.StreamReaderProtocol.__init__(self, self._placeholder)
+        self.conn, self.out = conn, out
+        self.transport = None
+        self._pause_reasons = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        asyncio.StreamReaderProtocol.connection_made(self, transport)
+        self._made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.out.feed(data)
+
+    def eof_received(self) -> bool:
+        self.out.feed_eof()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        asyncio.StreamReaderProtocol.connection_lost(self, exc)
+        self._lost()
 
 
 class _Roll:
@@ -231,20 +292,23 @@ class Connection:
         self.proxy, self.loop = proxy, loop
         self.up = Flow(self, "upstream")
         self.down = Flow(self, "downstream")
-        self.client: Side = None  # type: ignore[assignment]  # set by ClientSide right away
-        self.server: Side | None = None
+        self.client: Any = None  # the accepted socket's protocol, set by its constructor
+        self.server: Any = None
+        self.http: Any = None  # relay_http when this connection is relayed as HTTP
+        self.task: asyncio.Task[None] | None = None
         self.closed = False
         self._rolls: dict[int, _Roll] = {}  # toxic id -> what this connection rolled for it
         self._timers: dict[int, asyncio.TimerHandle] = {}
 
-    def peer_of(self, side: Side) -> Side | None:
+    def peer_of(self, side: SideBase) -> Any:
         return self.server if side is self.client else self.client
 
     async def connect_upstream(self) -> None:
         """Open the upstream socket; until then the client is not read (see ClientSide)."""
         host, port = self.proxy.upstream_hostport()
+        factory = HttpSide if self.http is not None else Side
         try:
-            _, server = await self.loop.create_connection(lambda: Side(self, self.down), host, port)
+            _, server = await self.loop.create_connection(lambda: factory(self, self.down), host, port)
         except (OSError, asyncio.CancelledError):
             self.close()
             return
@@ -255,8 +319,32 @@ class Connection:
         self.server = server
         self.up.dst = server
         self.down.src = server
+        if self.http is not None:
+            self._start_http(server)
         self.sync_toxics(self.proxy.tcp_toxics())
         self.client.set_paused("connect", False)
+
+    def _start_http(self, server: HttpSide) -> None:
+        writers = []
+        for flow, side in ((self.up, self.client), (self.down, server)):
+            reader = asyncio.StreamReader(limit=1 << 20)
+            reader.set_transport(side.transport)  # its back-pressure pauses the socket it came from
+            flow.reader = reader
+            writers.append(asyncio.StreamWriter(side.transport, side, reader, self.loop))
+        # client_writer writes to the client socket, upstream_writer to the server socket
+        assert self.up.reader is not None and self.down.reader is not None
+        self.task = self.loop.create_task(self._run_http(self.up.reader, writers[0], self.down.reader, writers[1]))
+
+    async def _run_http(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
+                        upstream_reader: asyncio.StreamReader, upstream_writer: asyncio.StreamWriter) -> None:
+        try:
+            await self.http(client_reader, client_writer, upstream_reader, upstream_writer,
+                            toxics=self.proxy.http_views, recorder=self.proxy.recorder,
+                            proxy_name=self.proxy.name)
+        except Exception:
+            log.exception("HTTP relay failed on proxy %s", self.proxy.name)
+        finally:
+            self.close()
 
     def sync_toxics(self, toxics: list[Toxic]) -> None:
         """Apply the proxy's current TCP toxics to this live connection."""
@@ -314,7 +402,7 @@ class Connection:
     def flow(self, stream: str) -> Flow:
         return self.up if stream == "upstream" else self.down
 
-    def side_lost(self, side: Side) -> None:
+    def side_lost(self, side: SideBase) -> None:
         # A socket died (RST, or closed under us): the other side gets what is queued, then EOF.
         if side is self.client:
             self.up.feed_eof()
@@ -323,7 +411,12 @@ class Connection:
         self.maybe_done()
 
     def maybe_done(self) -> None:
-        """Close once both directions ended, or a dead socket's peer got everything queued for it."""
+        """Close once both directions ended, or a dead socket's peer got everything queued for it.
+
+        In HTTP mode relay_http owns the connection's end (it may still be writing a response).
+        """
+        if self.http is not None:
+            return
         client_gone = self.client.transport is None
         server_gone = self.server is None or self.server.transport is None
         if (self.up.done and self.down.done) or (client_gone and self.up.done) or \
@@ -360,21 +453,47 @@ class Connection:
             flow.unblocked.set()
             if flow.pump is not None and flow.pump is not asyncio.current_task():
                 flow.pump.cancel()
+            if flow.reader is not None:
+                flow.reader.feed_eof()
+        if self.task is not None and self.task is not asyncio.current_task():
+            self.task.cancel()
         self.proxy.connection_closed(self)
 
 
 class ClientSide(Side):
-    """The accepted socket: registers the connection and starts the upstream connect."""
+    """The accepted socket of a byte-relayed connection; starts the upstream connect."""
 
     def __init__(self, proxy: Proxy) -> None:
         conn = Connection(proxy, asyncio.get_running_loop())
         super().__init__(conn, conn.up)
-        conn.client = self
-        conn.up.src = self
-        conn.down.dst = self
+        _attach_client(conn, self)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self.set_paused("connect", True)
-        self.conn.proxy.connection_opened(self.conn)
-        self.conn.proxy.spawn(self.conn.connect_upstream())
+        _client_connected(self)
+
+
+class HttpClientSide(HttpSide):
+    """The accepted socket of a connection relayed by ``relay_http``."""
+
+    def __init__(self, proxy: Proxy, relay: Any) -> None:
+        conn = Connection(proxy, asyncio.get_running_loop())
+        conn.http = relay
+        super().__init__(conn, conn.up)
+        _attach_client(conn, self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        _client_connected(self)
+
+
+def _attach_client(conn: Connection, side: Any) -> None:
+    conn.client = side
+    conn.up.src = side
+    conn.down.dst = side
+
+
+def _client_connected(side: Any) -> None:
+    side.set_paused("connect", True)  # nothing is read before the upstream socket exists
+    side.conn.proxy.connection_opened(side.conn)
+    side.conn.proxy.spawn(side.conn.connect_upstream())

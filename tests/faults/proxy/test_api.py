@@ -189,6 +189,7 @@ def test_fuzz_toxic_api_never_500s(api: ProxyApi, echo_server: ThreadServer, bod
         assert api.client.delete(f"/proxies/{name}/toxics/{toxic}").status_code == 204
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=PROXY_BODY | JSON, raw=st.binary(max_size=40))
 def test_fuzz_proxy_api_never_500s(api: ProxyApi, body: Any, raw: bytes) -> None:

@@ -1,0 +1,91 @@
+"""Connections handed to the HTTP relay: recording switched per proxy, TCP toxics still applied underneath.
+
+The HTTP toxics themselves are tested in tests/faults/http/; here only the core's side of the hook.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.faults.proxy.helpers import ProxyApi
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:
+        body = json.dumps({"path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_upstream() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def test_record_switches_on_and_off(api: ProxyApi, http_upstream: int, tmp_path: Path) -> None:
+    record = tmp_path / "traffic.jsonl"
+    name, port = api.create(http_upstream, record=str(record))
+    assert api.get(name)["record"] == str(record)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        assert client.get("/one").json() == {"path": "/one"}
+        assert client.get("/two").json() == {"path": "/two"}  # same keep-alive connection
+    resp = api.client.post(f"/proxies/{name}", json={"record": None})
+    assert resp.json()["record"] is None
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        assert client.get("/three").json() == {"path": "/three"}
+    paths = [line["request"]["path"] for line in _lines(record)]  # type: ignore[index]
+    assert paths == ["/one", "/two"]
+    metrics = api.get(name)["metrics"]
+    assert metrics["connections_total"] == 2 and metrics["bytes_downstream"] > 0
+
+
+def test_tcp_latency_applies_under_the_http_relay(api: ProxyApi, http_upstream: int, tmp_path: Path) -> None:
+    name, port = api.create(http_upstream, record=str(tmp_path / "t.jsonl"))
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        client.get("/warm")
+        base = statistics.median(_timed(client) for _ in range(5))
+        api.toxic(name, "latency", latency=60)
+        slow = statistics.median(_timed(client) for _ in range(5))
+    assert abs((slow - base) * 1000 - 60) <= 5, (base, slow)
+
+
+def test_limit_data_cuts_an_http_response(api: ProxyApi, http_upstream: int, tmp_path: Path) -> None:
+    name, port = api.create(http_upstream, record=str(tmp_path / "t.jsonl"))
+    api.toxic(name, "limit_data", bytes=40)  # less than the response headers
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client, pytest.raises(httpx.HTTPError):
+        client.get("/cut")
+
+
+def _timed(client: httpx.Client) -> float:
+    start = time.perf_counter()
+    assert client.get("/t").status_code == 200
+    return time.perf_counter() - start
