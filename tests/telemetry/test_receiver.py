@@ -100,3 +100,28 @@ def test_cli_receive_refuses_busy_port_with_one_line(tmp_path: Path) -> None:
                                "--out", str(tmp_path / "b.jsonl")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "cannot listen" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_receive_writes_spans_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "cli.jsonl"
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "telemetry", "receive", "--port", str(port),
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()  # printed once the socket is bound
+        assert f"127.0.0.1:{port}/v1/traces" in banner
+        _sdk_spans(f"http://127.0.0.1:{port}/v1/traces", compression=True)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert "received 2 spans in 2 requests" in stdout
+    assert len(read_span_jsonl(out)) == 2
