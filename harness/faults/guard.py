@@ -393,9 +393,9 @@ class FaultSession:
                 raise FaultError(f"fault session is closed; not injecting {fault.fault_id}")
             if fault.fault_id in self.active:
                 raise FaultError(f"fault id {fault.fault_id!r} is already active")
-            self.ledger.record_injecting(fault)
-            self.active[fault.fault_id] = fault
+            self.active[fault.fault_id] = fault  # before the ledger: a signal in between still reverts it
             try:
+                self.ledger.record_injecting(fault)
                 fault.inject()
             except BaseException:
                 # partially applied? undo what we can; the ledger keeps it if that fails too

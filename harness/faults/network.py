@@ -133,7 +133,10 @@ class ToxicFault(_ProxyFault):
     def inject(self) -> None:
         resp = _request("POST", f"{self._proxy_url()}/toxics", self.toxic_body())
         if resp.status_code == 409:
-            return  # same name already there: this fault is on (inject is idempotent)
+            # same name already there: injected before, or left by a dead run of the same scenario
+            # (fault ids repeat across runs). Make it ours: current attributes and a fresh TTL.
+            update = {k: v for k, v in self.toxic_body().items() if k in ("toxicity", "attributes", "ttl_s")}
+            resp = _request("POST", f"{self._proxy_url()}/toxics/{quote(self.toxic_name, safe='')}", update)
         if resp.status_code == 404:
             raise FaultError(f"proxy {self.proxy!r} not found on {self.api_url}: {_error_text(resp)}")
         if resp.status_code >= 400:

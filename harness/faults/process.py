@@ -211,7 +211,9 @@ class KillFault(_Supervised):
             raise FaultError(f"service {self.service!r} (pid {pid}) survived SIGKILL")
 
     def revert(self) -> None:
-        if self.target_pid is not None and _alive(self.target_pid, self.starttime):
+        if self.target_pid is None:
+            return  # never resolved, so never injected: do not start a service that was not running
+        if _alive(self.target_pid, self.starttime):
             return  # the kill never landed
         self._ensure_running()
 

@@ -171,3 +171,17 @@ def test_registry_refuses_a_proxy_api_outside_the_allowlist() -> None:
     fault = build_fault(spec, _system("http://toxiproxy.staging.example:8474",
                                       allow=["toxiproxy.staging.example"]), fault_id="x", ttl_s=10)
     assert fault.ledger_entry()["api_url"] == "http://toxiproxy.staging.example:8474"
+
+
+def test_a_stale_toxic_with_the_same_id_is_taken_over(proxy_server: ProxyServer) -> None:
+    # fault ids repeat across runs: a dead run's toxic must not keep its old settings and TTL
+    proxy_server.create(name := proxy_server.new_name())
+    ToxicFault(proxy_server.api, name, "latency", fault_id="s1-r0-f0-latency", ttl_s=600,
+               attributes={"latency": 900}).inject()
+    fresh = ToxicFault(proxy_server.api, name, "latency", fault_id="s1-r0-f0-latency", ttl_s=12,
+                       toxicity=0.5, attributes={"latency": 50})
+    fresh.inject()
+    toxic = proxy_server.toxics(name)["s1-r0-f0-latency"]
+    assert toxic["attributes"]["latency"] == 50 and toxic["toxicity"] == 0.5 and toxic["ttl_s"] == 12
+    fresh.revert()
+    assert proxy_server.toxics(name) == {}

@@ -119,8 +119,9 @@ def test_pause_never_signals_a_recycled_pid(sup: ChildSupervisor) -> None:
     entry["starttime"] = str(int(entry["starttime"]) + 1)  # as if the pid now belonged to another process
     sup.procs["agent"].send_signal(19)  # SIGSTOP by hand
     try:
+        assert wait_for(lambda: stopped(pid))
         fault_from_ledger(entry).revert()
-        assert stopped(pid)  # not our process any more: left alone
+        assert not wait_for(lambda: not stopped(pid), timeout_s=0.5)  # not ours any more: left alone
     finally:
         sup.procs["agent"].send_signal(18)
 
