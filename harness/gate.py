@@ -279,8 +279,8 @@ class RegressionRule(_Strict):
     def label(self) -> str:
         if self.name:
             return self.name
-        for key, text in (("max_increase_pct", "not more than {}% higher"), ("max_increase", "at most +{}"),
-                          ("max_decrease_pct", "not more than {}% lower"), ("max_decrease", "at most -{}")):
+        for key, text in (("max_increase_pct", "not more than {}% higher"), ("max_increase", "not more than {} higher"),
+                          ("max_decrease_pct", "not more than {}% lower"), ("max_decrease", "not more than {} lower")):
             if getattr(self, key) is not None:
                 return f"{self.figure} vs baseline: " + text.format(_fmt(getattr(self, key)))
         return self.figure
