@@ -75,5 +75,6 @@ def make_tracer(traces_path: Path, otlp_endpoint: str | None = None) -> tuple[Tr
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, timeout=5)))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, timeout=5),
+                                                       schedule_delay_millis=500))
     return provider, provider.get_tracer("harness.sandbox.orchestrator")

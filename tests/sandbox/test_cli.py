@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
+import http.server
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from harness.sandbox import SandboxClient, make_claim
 from harness.sandbox.sandbox import proxy_available
+from harness.system.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +33,43 @@ def alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] not in "ZX"
 
 
+class OtlpReceiver(http.server.BaseHTTPRequestHandler):
+    """Minimal OTLP/HTTP trace receiver (protobuf), collecting span names and attributes."""
+
+    spans: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        from google.protobuf.json_format import MessageToDict
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        req = ExportTraceServiceRequest()
+        req.ParseFromString(body)
+        for rs in MessageToDict(req).get("resourceSpans", []):
+            for ss in rs.get("scopeSpans", []):
+                self.spans.extend(ss.get("spans", []))
+        out = ExportTraceServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 def test_up_status_down_leaves_nothing_behind(tmp_path: Path) -> None:
     state = tmp_path / "sb"
-    up = harness("sandbox", "up", "--state-dir", str(state))
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), OtlpReceiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{receiver.server_address[1]}/v1/traces"
+    up = harness("sandbox", "up", "--state-dir", str(state), "--otlp-endpoint", endpoint)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         saved = json.loads((state / "state.json").read_text())
@@ -58,7 +97,12 @@ def test_up_status_down_leaves_nothing_behind(tmp_path: Path) -> None:
         client.close()
     finally:
         down = harness("sandbox", "down", "--state-dir", str(state))
+    receiver.shutdown()
+    receiver.server_close()
     assert down.returncode == 0, down.stderr
+    # Spans also went out over OTLP/HTTP (flushed at the latest on shutdown).
+    names = {s["name"] for s in OtlpReceiver.spans}
+    assert {"invoke_workflow claims", "execute_tool issue_payout", "invoke_agent risk"} <= names
     assert not any(alive(pid) for pid in pids.values())
     assert not (state / "state.json").exists()
     assert harness("sandbox", "status", "--state-dir", str(state)).returncode == 1
