@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -113,5 +114,7 @@ def test_upstream_closing_an_idle_connection_closes_the_client_side() -> None:
                     time.sleep(0.01)  # the relay noticed the upstream close and closed the client side
             assert relay.connections == 3
     finally:
+        with contextlib.suppress(OSError):
+            srv.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (close alone does not)
         srv.close()
         thread.join(5)
