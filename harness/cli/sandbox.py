@@ -91,10 +91,13 @@ def register(app: typer.Typer) -> None:
             for claim, st in zip(batch, done, strict=True):
                 res = st.get("result") or {}
                 table.add_row(claim["claim_id"], f"{claim['amount']:.2f}", st["state"], str(res.get("status")),
-                              str(res.get("approved")), str(res.get("payout_ref")))
+                              "-" if res.get("approved") is None else str(res["approved"]),
+                              str(res.get("payout_ref") or "-"))
             console.print(table)
             ok = sum(1 for st in done if st["state"] == "SUCCESS")
-            console.print(f"{ok}/{claims} claims completed; payouts in ledger: {len(client.ledger())}")
+            ours = {c["claim_id"] for c in batch}
+            paid = sum(1 for row in client.ledger() if row["claim_id"] in ours)
+            console.print(f"{ok}/{claims} claims completed; payouts in the ledger for them: {paid}")
             client.close()
         finally:
             sb.down()
