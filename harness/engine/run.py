@@ -110,7 +110,7 @@ def check_safety(system: SystemSpec, *, allow_production: bool) -> dict[str, Any
         urls += [system.workflow.submit_url, system.workflow.status_url.replace("{id}", "x")]
     for url in urls:
         check_target(url, system)
-    return {"production_override": bool(override)} if override else {}
+    return override.journal_fields()
 
 
 def _versions() -> dict[str, str]:
