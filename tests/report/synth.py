@@ -67,8 +67,8 @@ def write_run(run_dir: Path, *, run_id: str = "20261127T120000Z-synth", seed: in
     rng = random.Random(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     seconds = sum(d for _, d in PHASES) * repeats * len(scenarios)
-    if target_events is not None:  # leave ~8% of the budget for the sparse events
-        rate = max(1.0, target_events * 0.92 / seconds)
+    if target_events is not None:  # probes run at 2/s; ~15 phase/fault events per repeat
+        rate = max(1.0, (target_events - 15 * repeats * len(scenarios)) / seconds - 2.0)
     events: list[dict] = []
     mono0, t = 5000.0, 0.0
 
