@@ -200,7 +200,12 @@ class _Relay:
         """
         head_task = asyncio.ensure_future(read_head(self.cr))
         watch = asyncio.ensure_future(self.ur.read(1))
-        await asyncio.wait({head_task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait({head_task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the core is shutting the connection down: leave no orphans
+            for task in (head_task, watch):
+                task.cancel()
+            raise
         if not watch.done():
             watch.cancel()
             await asyncio.wait({watch})
