@@ -31,6 +31,7 @@ from urllib.parse import quote
 import httpx
 
 from harness.faults.base import Fault, FaultError
+from harness.telemetry.redact import redact
 
 __all__ = ["TOXIC_TYPES", "ProxyDownFault", "ToxicFault"]
 
@@ -168,7 +169,8 @@ class ToxicFault(_ProxyFault):
             "toxic": self.toxic_name,
             "stream": self.stream,
             "toxicity": self.toxicity,
-            "attributes": self.attributes,
+            # reverting needs only the name; secrets (e.g. an injected Authorization header) stay off disk
+            "attributes": redact(self.attributes),
         }
 
     @classmethod
@@ -185,7 +187,7 @@ class ToxicFault(_ProxyFault):
             "proxy": self.proxy,
             "stream": self.stream,
             "toxicity": self.toxicity,
-            "attributes": self.attributes,
+            "attributes": redact(self.attributes),
             "server_enforces_ttl": self.server_enforces_ttl,
         }
 

@@ -185,3 +185,21 @@ def test_a_stale_toxic_with_the_same_id_is_taken_over(proxy_server: ProxyServer)
     assert toxic["attributes"]["latency"] == 50 and toxic["toxicity"] == 0.5 and toxic["ttl_s"] == 12
     fresh.revert()
     assert proxy_server.toxics(name) == {}
+
+
+def test_secret_headers_in_toxic_attributes_stay_off_disk(proxy_server: ProxyServer, tmp_path: Any) -> None:
+    from harness.faults.guard import CleanupLedger, FaultSession
+
+    proxy_server.create(name := proxy_server.new_name())
+    fault = ToxicFault(proxy_server.api, name, "http_status", fault_id="sec", ttl_s=30,
+                       attributes={"status": 401, "headers": {"Set-Cookie": "session=abc123",
+                                                              "Retry-After": "1"}})
+    ledger = CleanupLedger(tmp_path / "ledger.jsonl")
+    with FaultSession(ledger, handle_signals=False) as session:
+        session.inject(fault)
+        # the server got the real header; the ledger and the journal description did not
+        assert proxy_server.toxics(name)["sec"]["attributes"]["headers"]["Set-Cookie"] == "session=abc123"
+        assert "abc123" not in (tmp_path / "ledger.jsonl").read_text()
+        assert "abc123" not in str(fault.describe())
+        assert "Retry-After" in (tmp_path / "ledger.jsonl").read_text()
+    assert proxy_server.toxics(name) == {}
