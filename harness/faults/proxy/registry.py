@@ -83,7 +83,7 @@ class Toxic:
 def split_hostport(value: str, field: str) -> tuple[str, int]:
     """``host:port`` / ``[v6]:port`` / ``:port`` -> (host, port); ApiError 400 if malformed."""
     host, sep, port_s = value.rpartition(":")
-    if not sep or not port_s.isdigit() or int(port_s) > 65535:
+    if not sep or not (port_s.isascii() and port_s.isdigit()) or int(port_s) > 65535:
         raise bad_body(f"{field} must be host:port, got {value!r}")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     return host, int(port_s)

@@ -109,8 +109,8 @@ class Flow:
                     await stage.on_eof()
                 self._finish_now()
         except Exception:  # a failing stage must not leave a half-open connection behind
+            log.exception("toxic stage failed on proxy %s", self.conn.proxy.name)
             self.conn.close()
-            raise
         finally:
             self.pump = None
             self.refresh()

@@ -56,9 +56,6 @@ def validate_tcp_toxic(type_: str, attributes: Any) -> dict[str, int]:
             raise ValueError("attribute 'average_size' must be >= 1 for slicer")
         if result["size_variation"] >= result["average_size"]:
             raise ValueError("attribute 'size_variation' must be less than 'average_size'")
-    if type_ == "latency" and result["jitter"] > result["latency"] and result["latency"] > 0:
-        # Allowed by Toxiproxy (delays clamp at 0); kept permissive on purpose.
-        pass
     return result
 
 
