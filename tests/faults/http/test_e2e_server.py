@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -126,3 +127,16 @@ def test_recording_through_the_server(api: httpx.Client, upstream: Upstream, tmp
     assert first["toxics"] == [{"name": "wrong_value_downstream", "type": "wrong_value"}]
     assert first["response"]["body"]["order"] == {**ORDER["order"], "currency": "USD"}
     assert second["request"]["body"] == {"hello": "world"} and second["toxics"] == []
+
+
+def test_http_abort_with_reset_sends_rst_through_the_server(api: httpx.Client, upstream: Upstream) -> None:
+    url = make_proxy(api, upstream, "rst")
+    add_toxic(api, "rst", "http_abort", after_bytes=100, reset=True)
+    host, port = url.removeprefix("http://").split(":")
+    got = b""
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"GET /blob?n=10000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        with pytest.raises(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                got += chunk
+    assert got.partition(b"\r\n\r\n")[2] == bytes(i % 251 for i in range(100))
