@@ -72,6 +72,7 @@ class RepeatResult(_Model):
     repeat: int
     score: float = Field(ge=0, le=100)
     passed: bool
+    failed_checks: list[str] = Field(default_factory=list, description="why it failed, one line per check")
     aborted: bool = False
     abort_reason: str | None = None
     started_at: float

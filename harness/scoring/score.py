@@ -20,15 +20,9 @@ from harness.model.scorecard import (
     Scorecard,
 )
 from harness.scoring import policy as pol
+from harness.scoring.checks import REPEAT_CHECKS, Check, RepeatFacts, run_checks
 from harness.scoring.data import RunData
-from harness.scoring.faults import (
-    ProbeObs,
-    fault_results,
-    probe_series,
-    probes_until,
-    steady_after,
-    steady_before,
-)
+from harness.scoring.faults import ProbeObs, fault_results, probe_series, probes_until
 from harness.scoring.integrity import check_integrity
 from harness.scoring.phases import phase_stats, sample_ok, slo_verdicts
 from harness.scoring.resilience import SCORED_PROBE_PHASES, repeat_score, scenario_score, weighted_score
@@ -104,8 +98,8 @@ def run_verdict(scenarios: list[ScenarioResult], events: list[Event]) -> Literal
 
 
 def score_repeat(view: RepeatView, outcomes: dict[str, str], agent_calls: dict[str, int],
-                 integrity_broken: bool) -> RepeatResult:
-    """Everything about one repeat; ``passed`` needs every check below to hold."""
+                 integrity_broken: bool, checks: tuple[Check, ...] = REPEAT_CHECKS) -> RepeatResult:
+    """Everything about one repeat; it passes when every check in ``checks`` holds."""
     stats = phase_stats(view, outcomes, agent_calls)
     slos = slo_verdicts(view.config.slos, stats)
     series = probe_series(view)
@@ -113,13 +107,10 @@ def score_repeat(view: RepeatView, outcomes: dict[str, str], agent_calls: dict[s
     scored = [o for o in series if view.phase_at(o.t) in SCORED_PROBE_PHASES]
     held = sum(1 for o in scored if o.ok)
     score = 0.0 if integrity_broken else repeat_score(held, len(scored), slos)
-    passed = (not view.aborted and not integrity_broken
-              and all(s.passed for s in slos)
-              and all(f.recovered for f in faults)
-              and steady_before(view, series)
-              and steady_after(series, view.config.stable_for, probes_until(view, series)))
+    failed = run_checks(RepeatFacts(view, series, slos, faults, integrity_broken,
+                                    probes_until(view, series)), checks)
     return RepeatResult(
-        repeat=view.repeat, score=score, passed=passed, aborted=view.aborted,
+        repeat=view.repeat, score=score, passed=not failed, failed_checks=failed, aborted=view.aborted,
         abort_reason=view.abort_reason, started_at=view.started_at, ended_at=view.ended_at,
         phases=stats, phase_windows=dict(view.phase_windows), probes=_tallies(series),
         slos=slos, faults=faults,

@@ -34,6 +34,9 @@ def test_one_failed_repeat_of_three_gives_pass_k() -> None:
               RepeatPlan(repeat=2, start=140, repeats=3))
     sc = score_run(b.run_data()).scenarios[0]
     assert [r.passed for r in sc.repeats] == [True, False, True]
+    assert sc.repeats[1].failed_checks == ["not recovered by the end: f1",
+                                           "probes did not hold for the last 1s of observation"]
+    assert sc.repeats[0].failed_checks == []
     assert sc.pass_k == {"1": pytest.approx(2 / 3), "2": pytest.approx(1 / 3), "3": 0.0}
     assert 0 < sc.repeats[1].score < 100 and not sc.passed
 
@@ -59,6 +62,7 @@ def test_aborted_repeat_makes_run_aborted() -> None:
     card = score_run(build(RepeatPlan(aborted=True)).run_data())
     assert card.verdict == "aborted" and card.scenarios[0].aborted
     assert card.scenarios[0].repeats[0].abort_reason == "probe api failed 3 times"
+    assert card.scenarios[0].repeats[0].failed_checks == ["aborted: probe api failed 3 times"]
 
 
 def test_lost_workflow_fails_its_load_sample_and_floors_score() -> None:
@@ -74,6 +78,7 @@ def test_lost_workflow_fails_its_load_sample_and_floors_score() -> None:
     assert rep.phases["all"].availability == 0.5 and card.availability == 0.5
     assert rep.score == 0.0 and card.scenarios[0].score == 0.0 and card.verdict == "fail"
     assert [w.workflow_id for w in card.integrity.lost] == [wids[1]]
+    assert card.scenarios[0].repeats[0].failed_checks == ["integrity: a work item was lost or duplicated"]
 
 
 def test_unmeasurable_slo_fails() -> None:
@@ -81,6 +86,8 @@ def test_unmeasurable_slo_fails() -> None:
                            ).run_data())
     (slo,) = card.scenarios[0].repeats[0].slos
     assert slo.actual is None and slo.passed is False
+    assert card.scenarios[0].repeats[0].failed_checks == [
+        "SLO failed: p95_latency_ms@observe not measured (want <= 100)"]
     assert card.scenarios[0].repeats[0].score == pytest.approx(50.0)  # probes 100%, SLOs 0%
 
 
@@ -93,3 +100,11 @@ def test_events_without_context_go_to_the_open_repeat() -> None:
     rep = card.scenarios[0].repeats[0]
     assert rep.probes[0].total == 50 and rep.phases["baseline"].requests == 4
     assert card.integrity.completed == 1 and not card.integrity.lost
+
+
+def test_baseline_failure_breaks_steady_state_before_but_is_not_fault_impact() -> None:
+    card = score_run(build(RepeatPlan(outage=(100.5, 101.0))).run_data())
+    rep = card.scenarios[0].repeats[0]
+    assert rep.failed_checks == ["steady state did not hold in baseline: api"]
+    assert rep.faults[0].impact is False and rep.faults[0].mttr_s is None
+    assert rep.score == pytest.approx(100 * (1 - 2 / 32))  # 2 of 8 baseline + 24 recover samples failed
