@@ -25,6 +25,20 @@ def _default_scenarios() -> list[Path]:
     return found
 
 
+def _attach_supervisor(system_path: Path) -> object | None:
+    """The supervisor of a system started by ``harness sandbox up`` (state.json beside its system.yaml).
+
+    Process faults (kill, pause, restart) on supervised services need it; external
+    services use the commands declared in system.yaml instead.
+    """
+    state_dir = system_path.resolve().parent
+    if not (state_dir / "state.json").exists():
+        return None
+    from harness.system.supervisor import Supervisor
+
+    return Supervisor.load(state_dir)
+
+
 def _status_table(status: object) -> Table:
     table = Table(show_header=True, header_style="bold", box=None)
     for col in ("scenario", "repeat", "phase", "left", "availability (5 s)", "active faults"):
@@ -104,7 +118,7 @@ def register(app: typer.Typer) -> None:
                     live.stop()
 
         if system is not None and not sandbox:
-            result = run_against(load_system(system), system, None)
+            result = run_against(load_system(system), system, _attach_supervisor(system))
         else:
             from harness.sandbox import Sandbox
 
