@@ -92,16 +92,26 @@ def _inline(schema: Any, refs: _Refs, depth: int = 0) -> Any:
     return schema
 
 
-def _data_parts(value: Any) -> list[Any]:
-    out = []
-    if isinstance(value, dict):
-        if "data" in value and isinstance(value["data"], dict) and len(value) <= 3:
-            out.append(value["data"])
-        for v in value.values():
-            out += _data_parts(v)
-    elif isinstance(value, list):
-        for v in value:
-            out += _data_parts(v)
+def _parts_data(parts: Any) -> list[dict[str, Any]]:
+    return [p["data"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("data"), dict)]
+
+
+def _sent_data(params: Any) -> list[dict[str, Any]]:
+    """Data parts of the message a consumer sends (``params.message.parts``)."""
+    message = params.get("message") if isinstance(params, dict) else None
+    return _parts_data(message.get("parts")) if isinstance(message, dict) else []
+
+
+def _result_data(result: Any) -> list[dict[str, Any]]:
+    """Data parts the agent produced: task artifacts (SendMessage's ``task`` or GetTask's
+    bare Task) or a direct reply message; never the echoed history of the caller's input."""
+    if not isinstance(result, dict):
+        return []
+    task = result.get("task", result)
+    out = [d for art in task.get("artifacts") or [] if isinstance(art, dict) for d in _parts_data(art.get("parts"))]
+    message = result.get("message")
+    if isinstance(message, dict):
+        out += _parts_data(message.get("parts"))
     return out
 
 
@@ -113,13 +123,13 @@ def _check_a2a(card: dict[str, Any], where: str, req: dict[str, Any], resp: dict
     schemas = card_schemas(card)
     out: list[Change] = []
     inputs = [s["input"] for s in schemas.values() if "input" in s]
-    for data in _data_parts(body.get("params")):
+    for data in _sent_data(body.get("params")):
         if inputs and all(violations(data, schema) for schema in inputs):
             out.append(Change(True, where, f"sent data {sorted(data)} is rejected by every skill input schema: "
                                            f"{violations(data, inputs[0])[0]}"))
     outputs = [s["output"] for s in schemas.values() if "output" in s]
     expected = _body(resp)
-    for data in _data_parts(expected.get("result") if isinstance(expected, dict) else None):
+    for data in _result_data(expected.get("result") if isinstance(expected, dict) else None):
         if not outputs:
             continue
         attempts = [_breaking(compare_schema(infer_schema(data), schema, f"{where} data $", "output"))
