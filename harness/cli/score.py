@@ -32,9 +32,11 @@ def register(app: typer.Typer) -> None:
         card = score_run(load_run(run_dir))
         target = write_scorecard(card, out or run_dir / SCORECARD_FILE)
         policy = card.policy.adherence
+        mttr = "n/a" if card.mttr.p50 is None else f"{card.mttr.p50:.2f}s"
         console.print(
             f"{card.verdict.upper()}  resilience {card.resilience_score:.1f}/100  "
             f"scenarios {sum(s.passed for s in card.scenarios)}/{len(card.scenarios)} passed  "
+            f"MTTR p50 {mttr} (resolution {card.run.probe_interval_s or 'n/a'}s)  "
             f"lost {len(card.integrity.lost)} duplicated {len(card.integrity.duplicated)}  "
             f"policy {'n/a' if policy is None else f'{100 * policy:.1f}%'}  -> {target}"
         )

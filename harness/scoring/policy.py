@@ -176,8 +176,11 @@ def evaluate(actions: list[AgentAction], policies: dict[str, str],
     for uid in sorted({a.principal for a in actions} | {a.resource for a in actions}):
         if f"Agent::{uid}" not in known:
             ents.append({"uid": {"type": "Agent", "id": uid}, "attrs": {}, "parents": []})
-    results = cedarpy.is_authorized_batch([a.request() for a in actions], pset,
-                                          cedarpy.Entities.from_json_str(json.dumps(ents)))
+    try:
+        entity_store = cedarpy.Entities.from_json_str(json.dumps(ents))
+    except ValueError as exc:
+        raise ConfigError(f"Cedar entities do not parse: {exc}", path="policies/entities.json") from None
+    results = cedarpy.is_authorized_batch([a.request() for a in actions], pset, entity_store)
     out = []
     for act, res in zip(actions, results, strict=True):
         allowed = bool(res.allowed)

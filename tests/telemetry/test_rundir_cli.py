@@ -72,6 +72,7 @@ def test_cli_reproduces_the_in_process_scorecard(run_dir: Path, tmp_path: Path) 
     ("bad-contracts", "contracts.json: field '0.suite'"),
     ("bad-policy", "policies/p.cedar: Cedar policy does not parse"),
     ("bad-slo", "journal.jsonl: field 'slos[0]'"),
+    ("bad-entities", "policies/entities.json: Cedar entities do not parse"),
 ])
 def test_bad_folder_is_one_line_exit_2(run_dir: Path, breakage: str, message: str) -> None:
     target = run_dir
@@ -87,6 +88,8 @@ def test_bad_folder_is_one_line_exit_2(run_dir: Path, breakage: str, message: st
         (run_dir / "contracts.json").write_text(json.dumps([{"suite": "soap", "edge": "x"}]))
     elif breakage == "bad-policy":
         (run_dir / "policies" / "p.cedar").write_text("permit(principal, action")
+    elif breakage == "bad-entities":
+        (run_dir / "policies" / "entities.json").write_text(json.dumps([{"uid": {"type": "Agent"}}]))
     elif breakage == "bad-slo":
         lines = (run_dir / "journal.jsonl").read_text().splitlines()
         fixed = []
