@@ -148,7 +148,11 @@ class _Supervised(Fault):
     def _resolve(self) -> int:
         """Look the pid up once, so the ledger entry and the signal name the same process."""
         if self.target_pid is None:
-            pid = int(self._need_supervisor().pid(self.service))
+            supervisor = self._need_supervisor()
+            try:
+                pid = int(supervisor.pid(self.service))
+            except Exception as exc:  # supervisors report "not running" by raising
+                raise FaultError(f"service {self.service!r} is not running: {exc}") from exc
             stat = _stat(pid)
             if stat is None:
                 raise FaultError(f"service {self.service!r}: pid {pid} is not running")
@@ -257,8 +261,8 @@ class RestartFault(_Supervised):
             raise FaultError(f"restarting service {self.service!r} failed: {exc}") from exc
 
     def revert(self) -> None:
-        if self.supervisor is None:
-            return  # nothing to undo; a restart interrupted midway is for the supervisor to see
+        if self.supervisor is None or self.target_pid is None:
+            return  # never injected, or cleanup without a supervisor: nothing to undo
         self._ensure_running()
 
 

@@ -266,3 +266,18 @@ def test_with_the_sandbox_supervisor_pause_and_stopped_system(real_sup: tuple[An
     supervisor.stop_all(grace_s=1)  # `harness sandbox down` happened since: nothing to bring back
     fault_from_ledger(entry).revert()
     assert not reachable(url)
+
+
+def test_faults_on_a_stopped_service_fail_cleanly(real_sup: tuple[Any, str], tmp_path: Path) -> None:
+    from harness.faults.guard import CleanupLedger, FaultSession
+
+    supervisor, _url = real_sup
+    supervisor.stop("agent", grace_s=1)
+    for kind in ("kill", "pause", "restart"):
+        fault = build_fault(FaultSpec(type=kind, target=FaultTarget(service="agent")), _supervised_system(),
+                            fault_id=f"stopped-{kind}", ttl_s=30, supervisor=supervisor)
+        with FaultSession(tmp_path / "l.jsonl", handle_signals=False) as session, \
+                pytest.raises(FaultError, match="'agent' is not running"):
+            session.inject(fault)
+        assert not supervisor.is_running("agent")  # a failed kill does not start the service
+    assert CleanupLedger(tmp_path / "l.jsonl").outstanding() == []
