@@ -41,7 +41,7 @@ from harness.model.system import SystemSpec
 UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 TIMESTAMP_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$"
 _WORDLIKE = re.compile(r"^[A-Za-z][A-Za-z_ -]{0,39}$")
-_LITERAL_KEYS = frozenset({"jsonrpc"})
+_LITERAL_KEYS = frozenset({"jsonrpc", "method"})  # JSON-RPC envelope: exact
 
 
 # --------------------------------------------------------------------------- matchers
