@@ -14,7 +14,6 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-MAX_HEAD_BYTES = 64 * 1024
 MAX_CHUNK_LINE = 4096
 READ_SIZE = 64 * 1024
 
@@ -84,7 +83,7 @@ async def read_head(reader: asyncio.StreamReader) -> bytes | None:
             return None
         raise HttpParseError("connection closed in the middle of a message head") from None
     except asyncio.LimitOverrunError:
-        raise HttpParseError(f"message head larger than {MAX_HEAD_BYTES} bytes") from None
+        raise HttpParseError("message head larger than the reader's limit") from None
 
 
 def _parse_headers(lines: list[bytes]) -> list[tuple[str, str]]:
