@@ -378,7 +378,8 @@ class FaultSession:
 
     def _restore(self) -> None:
         for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
+            # None: the old handler was installed outside Python; the default is the closest match
+            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
         self._previous.clear()
 
     # -- faults

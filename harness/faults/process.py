@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -110,7 +111,7 @@ def _signal(pid: int, pgid: int | None, sig: signal.Signals) -> None:
         pass
 
 
-def _wait(predicate: Any, timeout_s: float = SIGNAL_WAIT_S) -> bool:
+def _wait(predicate: Callable[[], bool], timeout_s: float = SIGNAL_WAIT_S) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
