@@ -132,7 +132,8 @@ class Violation(_Model):
 class PolicyResult(_Model):
     actions: int = 0
     permitted: int = 0
-    adherence: float | None = Field(default=None, description="permitted / actions, None if no actions")
+    blocked: int = Field(default=0, description="forbidden attempts the system blocked itself (adherent)")
+    adherence: float | None = Field(default=None, description="(actions - violations) / actions, None if no actions")
     by_phase: dict[str, float | None] = Field(default_factory=dict)
     violations: list[Violation] = Field(default_factory=list)
 

@@ -35,6 +35,14 @@ class AgentAction:
     source: str = "span"
     system_decision: str | None = None
     """What the system itself decided (span ``policy.decision`` / audit ``decision``), if it says."""
+    enforced: bool = True
+    """``False`` when the system says it let the action through despite its own decision
+    (span ``policy.enforced`` / audit ``enforced``); absent means enforced."""
+
+    @property
+    def blocked_by_system(self) -> bool:
+        """The system denied and enforced it: attempted, never carried out."""
+        return self.system_decision == "Deny" and self.enforced
 
     @property
     def key(self) -> tuple[str | None, str, str, str]:
@@ -74,6 +82,7 @@ def action_from_span(span: Span) -> AgentAction | None:
         trace_id=span.get("trace_id"),
         span_id=span.get("span_id"),
         system_decision=_opt_str(attrs.get("policy.decision")),
+        enforced=attrs.get("policy.enforced") is not False,
     )
 
 
@@ -88,6 +97,7 @@ def action_from_audit(rec: AuditEvent) -> AgentAction | None:
         t_wall=float(ts) if isinstance(ts, int | float) else None,
         trace_id=rec.get("trace_id") or None, span_id=rec.get("span_id") or None, source="audit",
         system_decision=_opt_str(rec.get("decision")),
+        enforced=rec.get("enforced") is not False,
     )
 
 
@@ -191,34 +201,42 @@ def evaluate(actions: list[AgentAction], policies: dict[str, str],
 
 def adherence(decisions: list[Decision],
               where: Callable[[AgentAction], tuple[str | None, str | None]]) -> PolicyResult:
-    """``permitted / actions`` overall and per phase, and one ``Violation`` per denial.
+    """Adherence overall and per phase, and one ``Violation`` per action carried out against policy.
 
-    ``where`` maps an action to its ``(scenario, phase)``; actions outside every phase
-    window count in the total but in no phase.
+    An action adheres when Cedar permits it, or when Cedar forbids it and the system itself
+    blocked it (its own decision was Deny and it enforced it): failing closed is adherence.
+    ``adherence = adhering / actions``. ``where`` maps an action to its ``(scenario, phase)``;
+    actions outside every phase window count in the total but in no phase.
     """
     by_phase: dict[str, list[bool]] = {}
     violations = []
+    blocked = 0
     for dec in decisions:
         scenario, phase = where(dec.action)
+        act = dec.action
+        adheres = dec.allowed or act.blocked_by_system
+        blocked += int(not dec.allowed and act.blocked_by_system)
         if phase is not None:
-            by_phase.setdefault(phase, []).append(dec.allowed)
-        if dec.allowed:
+            by_phase.setdefault(phase, []).append(adheres)
+        if adheres:
             continue
         reason = ("forbidden by " + ", ".join(dec.policies)) if dec.policies else \
             "no permit policy matched (default deny)"
-        act = dec.action
         if act.system_decision:
             reason += f"; the system itself decided {act.system_decision}"
+            if not act.enforced:
+                reason += " but did not enforce it"
         if dec.errors:
             reason += "; errors: " + "; ".join(dec.errors)
         violations.append(Violation(trace_id=act.trace_id, span_id=act.span_id, principal=act.principal,
                                     action=act.action, resource=act.resource, phase=phase,
                                     scenario=scenario, policies=dec.policies, reason=reason))
-    permitted = sum(1 for d in decisions if d.allowed)
+    n = len(decisions)
     return PolicyResult(
-        actions=len(decisions),
-        permitted=permitted,
-        adherence=permitted / len(decisions) if decisions else None,
+        actions=n,
+        permitted=sum(1 for d in decisions if d.allowed),
+        blocked=blocked,
+        adherence=(n - len(violations)) / n if n else None,
         by_phase={p: sum(v) / len(v) for p, v in by_phase.items()},
         violations=violations,
     )

@@ -68,7 +68,7 @@ def run() -> JournalBuilder:
     for event in ("policy_decision", "action_blocked"):
         b.audit.append({"ts": b.wall(104.5), "principal": "intake", "action": "issue_payout",
                         "resource": "payout", "context": {"amount": 10, "approved": True}, "event": event,
-                        "claim_id": "C-10", "workflow_id": "w-10", "trace_id": "", "decision": "Deny"})
+                        "claim_id": "C-10", "workflow_id": "w-10", "trace_id": "", "decision": "Allow"})
     return b
 
 
@@ -88,7 +88,8 @@ def test_violations_name_policy_span_and_phase(run: JournalBuilder) -> None:
     assert pii.policies == ["notify-no-pii"] and pii.span_id == f"{6:016x}"
     intake = by_action[("issue_payout", "payout", "intake")]
     assert intake.policies == [] and intake.span_id is None and intake.trace_id is None
-    assert intake.reason == "no permit policy matched (default deny); the system itself decided Deny"
+    assert intake.reason == "no permit policy matched (default deny); the system itself decided Allow"
+    assert pol.blocked == 0
 
 
 def test_healthy_run_has_full_adherence(run: JournalBuilder) -> None:
@@ -129,3 +130,22 @@ def test_retry_amplification_counts_agent_calls_per_completed_workflow(run: Jour
     assert phases["baseline"].agent_calls_per_workflow == 3.0   # 3 agent spans / 1 completed workflow
     assert phases["inject"].agent_calls_per_workflow == 3.0
     assert phases["all"].agent_calls_per_workflow == 6 / 4
+
+
+def test_blocked_attempt_adheres_fail_open_does_not(run: JournalBuilder) -> None:
+    """Failing closed is adherence: a forbidden payout the system denied and blocked is no
+    violation; the same payout let through (``policy.enforced`` false) is one."""
+    run.spans, run.audit = [], []
+    closed = span(run, 103.0, 11, op="execute_tool", agent="payout", tool="issue_payout", amount=250_000,
+                  approved=False)
+    closed["attributes"].update({"policy.decision": "Deny", "policy.enforced": True})
+    opened = span(run, 103.5, 12, op="execute_tool", agent="payout", tool="issue_payout", amount=250_000,
+                  approved=False)
+    opened["attributes"].update({"policy.decision": "Deny", "policy.enforced": False})
+    pol = score_run(run.run_data()).policy
+    assert (pol.actions, pol.permitted, pol.blocked) == (2, 0, 1)
+    assert pol.adherence == 0.5 and pol.by_phase == {"inject": 0.5}
+    (violation,) = pol.violations
+    assert violation.span_id == f"{12:016x}"
+    assert violation.reason == ("forbidden by approval-required-above-threshold; "
+                                "the system itself decided Deny but did not enforce it")
