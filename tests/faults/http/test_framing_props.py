@@ -102,12 +102,16 @@ async def run_through_relay(exchanges: list[tuple[list[bytes], list[bytes]]], vi
         await reader.read()  # until the relay closes
         writer.close()
 
+    finished = asyncio.Event()
+
     async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             ur, uw = await asyncio.open_connection("127.0.0.1", up_port)
             await relay_http(reader, writer, ur, uw, toxics=lambda: views, recorder=recorder, proxy_name="p")
         except BaseException as exc:
             errors.append(exc)
+        finally:
+            finished.set()
 
     up_server = await asyncio.start_server(upstream, "127.0.0.1", 0)
     up_port = up_server.sockets[0].getsockname()[1]
@@ -120,10 +124,10 @@ async def run_through_relay(exchanges: list[tuple[list[bytes], list[bytes]]], vi
             client_got.extend(await asyncio.wait_for(reader.readexactly(sum(map(len, resp_pieces))), 5))
         writer.close()
         await writer.wait_closed()
+        await asyncio.wait_for(finished.wait(), 5)  # the relay must end by itself once the client left
     finally:
         relay_server.close()
         up_server.close()
-        await asyncio.sleep(0.01)
     return bytes(upstream_got), bytes(client_got), errors
 
 
@@ -220,3 +224,75 @@ def test_head_parsers_reject_cleanly(raw: bytes) -> None:
         except HttpParseError:
             continue
         assert head.raw == raw + b"\r\n\r\n"
+
+
+async def run_mixed(exchanges: list[tuple[bytes, bytes, bool]], views: list[ToxicView]) -> tuple[
+        bytes, list[bytes], list[BaseException]]:
+    """One client connection; requests flagged ``hit`` must be answered by the toxic, the rest relayed."""
+    upstream_got = bytearray()
+    errors: list[BaseException] = []
+    relayed = [(q, r) for q, r, hit in exchanges if not hit]
+
+    async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for req, resp in relayed:
+            upstream_got.extend(await reader.readexactly(len(req)))
+            writer.write(resp)
+            await writer.drain()
+        await reader.read()
+        writer.close()
+
+    finished = asyncio.Event()
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            ur, uw = await asyncio.open_connection("127.0.0.1", up_port)
+            await relay_http(reader, writer, ur, uw, toxics=lambda: views, recorder=None, proxy_name="p")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            finished.set()
+
+    up_server = await asyncio.start_server(upstream, "127.0.0.1", 0)
+    up_port = up_server.sockets[0].getsockname()[1]
+    relay_server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    replies: list[bytes] = []
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay_server.sockets[0].getsockname()[1])
+        for req, resp, hit in exchanges:
+            writer.write(req)
+            if hit:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                replies.append(head + await reader.readexactly(length))
+            else:
+                replies.append(await asyncio.wait_for(reader.readexactly(len(resp)), 5))
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.wait_for(finished.wait(), 5)  # the relay must end by itself once the client left
+    finally:
+        relay_server.close()
+        up_server.close()
+    return bytes(upstream_got), replies, errors
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), count=st.integers(1, 6))
+def test_random_request_sequences_on_one_connection(data: st.DataObject, count: int) -> None:
+    """Toxics hit exactly the matching requests; the others on the same connection relay untouched."""
+    attrs = validate_http_toxic("http_status", {"path": "/hit*", "status": 503, "body": {"e": 1}})
+    views = [ToxicView("s", "http_status", attributes=attrs)]
+    exchanges = []
+    for _ in range(count):
+        req = data.draw(message(request=True))
+        hit = data.draw(st.booleans())
+        method, rest = req.split(b" ", 1)
+        req = method + b" /hit" + rest if hit else req.replace(b" /", b" /miss", 1)
+        exchanges.append((req, data.draw(message(request=False)), hit))
+    upstream_got, replies, errors = asyncio.run(run_mixed(exchanges, views))
+    assert not errors
+    assert upstream_got == b"".join(q for q, _, hit in exchanges if not hit)
+    for (_, resp, hit), reply in zip(exchanges, replies, strict=True):
+        if hit:
+            assert reply.startswith(b"HTTP/1.1 503 ") and reply.endswith(b'{"e": 1}')
+        else:
+            assert reply == resp
