@@ -84,8 +84,12 @@ class RepeatView:
         return [e for e in self.events if e.kind == kind]
 
     def phase_of(self, event: Event) -> str | None:
-        """The engine's ``phase`` context when set, else the phase window holding ``t_mono``."""
-        return event.phase or self.phase_at(event.t_mono)
+        """The phase window holding the event's ``t_mono``, else its ``phase`` context.
+
+        The measured time wins: a load sample is journaled a little after its request ran,
+        when the writer's phase context may already have moved on.
+        """
+        return self.phase_at(event.t_mono) or event.phase
 
     def phase_at(self, t: float) -> str | None:
         for name, (start, end) in self.phase_windows.items():
