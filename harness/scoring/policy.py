@@ -4,9 +4,10 @@ The mapping of a span to a Cedar request is the contract in docs/telemetry.md. S
 the authoritative record of what was attempted; audit events only add actions no span
 shows. A system typically writes several audit records per action (decision, blocked,
 side effect), so all audit events with the key of a span action (trace id, principal,
-action, resource) are dropped, and audit-only records of one action are merged. Policies are re-keyed by their
-``@id`` annotation so a violation names ``payout-needs-approval`` instead of cedarpy's
-positional ``policy3``.
+action, resource) are dropped, and audit-only records of one action are merged.
+
+Policies are re-keyed by their ``@id`` annotation so a violation names
+``payout-needs-approval`` instead of cedarpy's positional ``policy3``.
 """
 
 from __future__ import annotations
@@ -182,7 +183,8 @@ def evaluate(actions: list[AgentAction], policies: dict[str, str],
         return []
     pset = policy_set(policies)
     ents = list(entities or [])
-    known = {(e.get("uid") or {}).get("type", "") + "::" + str((e.get("uid") or {}).get("id")) for e in ents}
+    uids = [e.get("uid") for e in ents if isinstance(e, dict)]
+    known = {f"{u.get('type')}::{u.get('id')}" for u in uids if isinstance(u, dict)}
     for uid in sorted({a.principal for a in actions} | {a.resource for a in actions}):
         if f"Agent::{uid}" not in known:
             ents.append({"uid": {"type": "Agent", "id": uid}, "attrs": {}, "parents": []})
