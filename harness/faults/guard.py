@@ -112,7 +112,9 @@ class CleanupLedger:
                     record = json.loads(raw)
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     continue
-                if isinstance(record, dict) and "fault_id" in record:
+                if (isinstance(record, dict) and isinstance(record.get("fault_id"), str)
+                        and record.get("event") in ("injecting", "reverted")
+                        and isinstance(record.get("entry", {}), dict)):
                     yield record
 
     def outstanding(self) -> list[dict[str, Any]]:

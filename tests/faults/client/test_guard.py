@@ -115,6 +115,22 @@ def test_outstanding_matches_a_model(tmp_path_factory: pytest.TempPathFactory,
     assert [r["fault_id"] for r in ledger.outstanding()] == list(model)
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=60), st.sampled_from([
+    b"[]", b"null", b'{"event": "reverted"}', b'{"fault_id": 3, "event": "injecting"}', b"\xff\xfe"])),
+    max_size=8))
+def test_garbage_lines_never_break_the_ledger(tmp_path_factory: pytest.TempPathFactory,
+                                              junk: list[bytes]) -> None:
+    path = tmp_path_factory.mktemp("ledger") / "l.jsonl"
+    ledger = CleanupLedger(path)
+    ledger.record_injecting(RecordingFault(path.parent / "a", "a"))
+    with path.open("ab") as fh:
+        fh.write(b"\n".join(j.replace(b"\n", b" ") for j in junk) + b"\n")
+    ledger.record_injecting(RecordingFault(path.parent / "b", "b"))
+    ledger.record_reverted("a")
+    assert [r["fault_id"] for r in ledger.outstanding()] == ["b"]
+
+
 def test_cleanup_skips_live_runs_and_reports_unknown_kinds(tmp_path: Path) -> None:
     path = tmp_path / "l.jsonl"
     record = {"event": "injecting", "fault_id": "x", "entry": {"kind": "nope", "type": "?"},
