@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
         examples: int = typer.Option(8, "--examples", "-n", help="generated calls per A2A skill / MCP tool"),
         openapi_examples: int = typer.Option(25, "--openapi-examples", help="schemathesis max examples"),
         seed: int = typer.Option(0, "--seed", help="seed of every generator (same seed, same inputs)"),
+        exclude_checks: list[str] = typer.Option(None, "--exclude-checks", help="schemathesis checks to skip"),
     ) -> None:
         """Run every contract suite against a system; write contracts.json into --out."""
         from harness.contracts.run import SUITES, run_all
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
         spec = _system(system)
         results = run_all(spec, suites=suite or SUITES, contracts_dir=contracts_dir, pacts=pacts or None,
                           examples=examples, openapi_examples=openapi_examples, seed=seed,
-                          services=_services(spec, service), report_dir=out)
+                          services=_services(spec, service), report_dir=out, exclude_checks=exclude_checks or ())
         _report(results, out)
 
     @group.command("openapi")
@@ -104,6 +105,7 @@ def register(app: typer.Typer) -> None:
         examples: int = typer.Option(50, "--examples", "-n", help="schemathesis max examples per operation"),
         seed: int = typer.Option(0, "--seed"),
         out: Path | None = typer.Option(None, "--out", "-o", help="run folder for contracts.json + reports"),
+        exclude_checks: list[str] = typer.Option(None, "--exclude-checks", help="schemathesis checks to skip"),
     ) -> None:
         """Property-based tests (schemathesis) of REST agents' OpenAPI documents."""
         from harness.contracts.openapi import check_openapi
@@ -112,13 +114,14 @@ def register(app: typer.Typer) -> None:
         if (system is None) == (url is None):
             raise ConfigError("give exactly one of --system or --url", field="--system/--url")
         if url is not None:
-            results = [check_openapi(url, base_url=base_url, max_examples=examples, seed=seed, report_dir=out)]
+            results = [check_openapi(url, base_url=base_url, max_examples=examples, seed=seed, report_dir=out,
+                                     exclude_checks=tuple(exclude_checks or ()))]
         else:
             from harness.contracts.run import run_all
 
             spec = _system(system)  # type: ignore[arg-type]
             results = run_all(spec, suites=["openapi"], openapi_examples=examples, seed=seed,
-                              services=_services(spec, service), report_dir=out)
+                              services=_services(spec, service), report_dir=out, exclude_checks=exclude_checks or ())
         _report(results, out)
 
     def live(kind: str) -> None:

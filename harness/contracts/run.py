@@ -64,7 +64,7 @@ def _load_baseline(path: Path) -> Any:
 def run_all(system: SystemSpec, *, suites: Sequence[str] = SUITES, contracts_dir: str | Path = DEFAULT_DIR,
             pacts: Sequence[str | Path] | None = None, examples: int = 8, openapi_examples: int = 25,
             seed: int = 0, services: Sequence[str] | None = None, report_dir: str | Path | None = None,
-            include_orchestrator: bool = False) -> list[ContractResult]:
+            include_orchestrator: bool = False, exclude_checks: Sequence[str] = ()) -> list[ContractResult]:
     """Run the chosen suites against ``system``; one ContractResult per suite x edge.
 
     ``pacts`` defaults to ``<contracts_dir>/pacts``; a missing pact directory skips the
@@ -83,7 +83,7 @@ def run_all(system: SystemSpec, *, suites: Sequence[str] = SUITES, contracts_dir
             from harness.contracts.openapi import check_openapi
 
             results.append(check_openapi(svc.openapi_url, edge=edge, max_examples=openapi_examples, seed=seed,
-                                         report_dir=report_dir))
+                                         report_dir=report_dir, exclude_checks=tuple(exclude_checks)))
         elif svc.protocol == "a2a" and "a2a" in suites:
             results.append(a2a.check_agent(svc.base_url, edge=edge, examples=examples, seed=seed,
                                            baseline=_load_baseline(baseline_path(cdir, svc))))
