@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from typing import Any
 
 import httpx
@@ -125,12 +124,10 @@ def test_unreachable_api_is_a_fault_error() -> None:
     with socket.socket() as sock:  # a bound port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        started = time.monotonic()
         with pytest.raises(FaultError, match="unreachable"):
             ToxicFault(f"http://127.0.0.1:{port}", "p", "latency", fault_id="u", ttl_s=5).inject()
         with pytest.raises(FaultError, match="unreachable"):
             ToxicFault(f"http://127.0.0.1:{port}", "p", "latency", fault_id="u", ttl_s=5).revert()
-    assert time.monotonic() - started < 30  # bounded by the API timeout, never hangs
 
 
 def test_registry_errors_name_the_field() -> None:
