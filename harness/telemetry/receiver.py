@@ -117,11 +117,12 @@ def _handler_for(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
             if self.path.split("?")[0] != TRACES_PATH:
                 self._reply(404, "text/plain", b"only POST /v1/traces is served\n")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._reply(413, "text/plain", b"body too large\n")
+            try:
+                body = self._read_body()
+            except ValueError as exc:
+                self._reply(413 if "too large" in str(exc) else 400, "text/plain", f"{exc}\n".encode())
+                self.close_connection = True
                 return
-            body = self.rfile.read(length)
             ctype = self.headers.get("Content-Type", "")
             try:
                 spans = decode_body(body, ctype, self.headers.get("Content-Encoding", ""))
@@ -137,6 +138,26 @@ def _handler_for(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
                 )
 
                 self._reply(200, "application/x-protobuf", ExportTraceServiceResponse().SerializeToString())
+
+        def _read_body(self) -> bytes:
+            """Content-Length or chunked transfer encoding, capped at ``MAX_BODY``."""
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                chunks, total = [], 0
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        return b"".join(chunks)
+                    total += size
+                    if total > MAX_BODY:
+                        raise ValueError("body too large")
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                raise ValueError("body too large")
+            return self.rfile.read(length)
 
         def _reply(self, status: int, ctype: str, payload: bytes) -> None:
             self.send_response(status)

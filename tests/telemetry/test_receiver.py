@@ -81,10 +81,16 @@ def test_otlp_json_gzip_and_errors(tmp_path: Path) -> None:
                           headers={"Content-Type": "application/x-protobuf"})
         assert bad.status_code == 400 and "protobuf" in bad.text
         assert client.post(rx.endpoint, content=b"{}", headers={"Content-Type": "text/plain"}).status_code == 400
+        # a streamed (chunked) body, as some HTTP clients send it
+        chunked = client.post(rx.endpoint, content=iter([json.dumps(body).encode()[:50],
+                                                        json.dumps(body).encode()[50:]]),
+                              headers={"Content-Type": "application/json"})
+        assert chunked.status_code == 200
         assert client.post(rx.endpoint.replace("/v1/traces", "/v1/logs"), content=b"{}",
                            headers={"Content-Type": "application/json"}).status_code == 404
-        assert rx.spans_received == 1
-    (span,) = read_span_jsonl(out)
+        assert rx.spans_received == 2
+    span, again = read_span_jsonl(out)
+    assert again == span
     assert span["trace_id"] == "5b8efff798038103d269b633813fc60c"
     assert span["kind"] == "CLIENT" and span["status"] == "ERROR"
     assert span["start_ns"] == 1_700_000_000_000_000_000
