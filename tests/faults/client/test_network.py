@@ -12,7 +12,7 @@ from harness.errors import ConfigError, SafetyError
 from harness.faults.base import FaultError
 from harness.faults.network import ProxyDownFault, ToxicFault
 from harness.faults.registry import build_fault, fault_from_ledger
-from harness.model.scenario import FaultSpec, FaultTarget
+from harness.model.scenario import HTTP_FAULTS, FaultSpec, FaultTarget
 from harness.model.system import SystemSpec
 from harness.system.ports import free_port
 from tests.faults.client._helpers import wait_for
@@ -44,7 +44,12 @@ KINDS: list[tuple[str, dict[str, Any]]] = [
     ("http_status", {"status": 503}),
     ("http_delay", {"delay_ms": 50}),
     ("fail_first_n", {"n": 2}),
-    ("json_truncate", {}),
+    ("json_truncate", {"fraction": 0.5}),
+    ("http_abort", {"after_bytes": 10}),
+    ("json_malform", {"mode": "html"}),
+    ("schema_drift", {"pointer": "/a", "op": "rename", "to": "b"}),
+    ("wrong_value", {"pointer": "/a", "value": 7}),
+    ("stream_cut", {"events": 2}),
 ]
 
 
@@ -52,7 +57,7 @@ KINDS: list[tuple[str, dict[str, Any]]] = [
 def test_each_toxic_kind_reaches_the_proxy_api_with_its_ttl(proxy_server: ProxyServer, kind: str,
                                                             params: dict[str, Any]) -> None:
     proxy_server.create(name := proxy_server.new_name())
-    stream = "downstream" if kind.startswith(("http", "json", "fail")) else "upstream"
+    stream = "downstream" if kind in HTTP_FAULTS else "upstream"  # HTTP toxics act on responses
     spec = FaultSpec(type=kind, target=FaultTarget(edge="orch->agent"), stream=stream,
                      toxicity=0.75, params=params)
     fault = build_fault(spec, _system(proxy_server.api, name), fault_id=f"f-{kind}", ttl_s=42.5)
