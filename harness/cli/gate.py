@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
             table.add_column(col, overflow="fold")
         style = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]SKIP[/]"}
         for o in result.outcomes:
-            note = f" ({o.reason})" if o.status == "skip" or o.reason == "not measured" else ""
+            note = f" ({o.reason})" if o.status == "skip" or o.actual == "not measured" else ""
             table.add_row(o.rule, o.required, o.actual, style[o.status] + note)
         console.print(table)
         fails = result.failures

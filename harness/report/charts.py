@@ -133,7 +133,8 @@ def timeline_figure(tl: Timeline) -> dict[str, Any]:
                   "title": {"text": "seconds since scenario start"}},
         "yaxis": {**_GRID, "domain": [0.46, 1.0], "rangemode": "tozero", "title": {"text": "latency ms"}},
         "yaxis2": {**_GRID, "domain": [0.19, 0.43], "rangemode": "tozero", "title": {"text": "requests"}},
-        "yaxis3": {**_GRID, "domain": [0.0, 0.15], "type": "category", "tickfont": {"size": 9}},
+        "yaxis3": {**_GRID, "domain": [0.0, 0.15], "type": "category", "tickfont": {"size": 9},
+                   "automargin": True},  # long probe names push the plot right instead of being cut
     }
     return {"data": data, "layout": layout}
 

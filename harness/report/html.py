@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from harness.model.scorecard import ScenarioResult, Scorecard
+from harness.model.scenario import PHASES
+from harness.model.scorecard import ScenarioResult, Scorecard, Violation
 from harness.report.data import RunData, timelines
 
 __all__ = ["render_html"]
@@ -61,6 +62,26 @@ def _environment() -> Any:
     return env
 
 
+VIOLATION_ROWS = 500  # the detail table stops here; the grouped table always covers all
+
+
+def _group_violations(violations: list[Violation]) -> list[dict[str, Any]]:
+    """Identical violations (same who/what/why) in one row with a count, phases and sample
+    trace ids: a systematic policy gap shows as one line, not as hundreds."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for v in violations:
+        key = (v.principal, v.action, v.resource, tuple(v.policies), v.reason)
+        g = groups.setdefault(key, {"v": v, "count": 0, "phases": [], "scenarios": [], "traces": []})
+        g["count"] += 1
+        for field, value in (("phases", v.phase), ("scenarios", v.scenario), ("traces", v.trace_id)):
+            if value and value not in g[field]:
+                g[field].append(value)
+    order = {p: i for i, p in enumerate(PHASES)}
+    for g in groups.values():
+        g["phases"].sort(key=lambda p: order.get(p, len(order)))
+    return sorted(groups.values(), key=lambda g: -g["count"])
+
+
 def _scenario_view(sc: ScenarioResult, charts: dict[str, str], samples: dict[str, int]) -> dict[str, Any]:
     failing_slos = [(r.repeat, s) for r in sc.repeats for s in r.slos if not s.passed]
     return {
@@ -94,6 +115,8 @@ def render_html(run: RunData, *, history: list[dict[str, Any]] | None = None,
         scenarios=[_scenario_view(s, charts, {k: v.samples for k, v in tls.items()}) for s in card.scenarios],
         extra_charts=[(name, charts[name]) for name in extra],
         trend=trend,
+        violation_groups=_group_violations(card.policy.violations),
+        violation_rows=VIOLATION_ROWS,
         trend_rows=list(reversed(trend_rows[-10:])),
         baseline=baseline,
         regressions=regressions or [],

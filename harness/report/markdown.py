@@ -67,6 +67,11 @@ def top_failures(card: Scorecard, limit: int = 10) -> list[str]:
             out.append(f"breaking contract change ({c.suite} {_md(c.edge)}): {_md(b)}")
         for f in c.failures[:3]:
             out.append(f"contract {c.suite} {_md(c.edge)}: {_md(f.name)}: {_md(f.message)}")
+    # identical lines (the same policy gap hit 70 times) collapse into one with a count
+    counts: dict[str, int] = {}
+    for line in out:
+        counts[line] = counts.get(line, 0) + 1
+    out = [line if n == 1 else f"{line} (×{n})" for line, n in counts.items()]
     if len(out) > limit:
         out = [*out[:limit], f"… and {len(out) - limit} more (see report.html)"]
     return out

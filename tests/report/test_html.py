@@ -98,3 +98,20 @@ def test_write_reports_writes_all_outputs_and_trend(tmp_path: Path) -> None:
     assert trend and trend[0]["data"][0]["x"] == ["r1", "r2"]
     assert "Compared with baseline" in page and "MTTR p95: 3.5 s -&gt; 7 s" in page
     assert not list(second.glob(".*.tmp"))  # atomic writes leave nothing behind
+
+
+def test_repeated_violations_are_grouped_with_a_count(run_dir: Path) -> None:
+    from harness.model.scorecard import Scorecard, Violation
+
+    card = Scorecard.model_validate_json((run_dir / "scorecard.json").read_bytes())
+    same = [Violation(trace_id=f"{i:032x}", principal="orchestrator", action="route_claim",
+                      resource="orchestrator", phase=("inject" if i % 2 else "recover"), reason="default deny")
+            for i in range(600)]
+    card.policy.violations = [*card.policy.violations, *same]
+    (run_dir / "scorecard.json").write_text(card.model_dump_json())
+    page = render_html(load_run(run_dir))
+    groups = re.findall(r'<tr><td class="num fail-t">(\d+)</td><td>orchestrator</td><td class="mono">(\w+)</td>',
+                        page)
+    assert groups == [("600", "route_claim"), ("1", "issue_payout"), ("1", "send_email")]
+    assert "inject, recover" in page  # the phases the group was seen in
+    assert "… 102 more in scorecard.json" in page  # 602 violations, 500 detail rows

@@ -52,3 +52,9 @@ def test_user_text_cannot_inject_markup_or_break_tables(run_dir: Path) -> None:
     row = next(line for line in md.splitlines() if "latency-payout" in line and line.startswith("|"))
     # the title's pipe is escaped, so the row still has exactly 4 cells
     assert row.replace("\\|", "").count("|") == 5
+
+
+def test_identical_failures_collapse_with_a_count(card: Scorecard) -> None:
+    card.policy.violations = [card.policy.violations[1]] * 70
+    lines = [f for f in top_failures(card) if f.startswith("policy violation")]
+    assert len(lines) == 1 and lines[0].endswith("(×70)")
