@@ -11,6 +11,7 @@ rolls reproducible. See docs/http-toxics.md for each type's attributes.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import threading
@@ -57,7 +58,8 @@ def _int(type_: str, attrs: dict[str, Any], name: str, lo: int, hi: int | None =
     value = attrs[name]
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or int(value) != value:
         raise _fail(type_, name, f"must be an integer, got {value!r}")
     if value < lo or (hi is not None and value > hi):
         bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
@@ -104,6 +106,7 @@ def _answer(type_: str, attrs: dict[str, Any]) -> None:
     attrs["headers"] = {k: str(v) for k, v in headers.items()}
     if not isinstance(attrs["body"], str | dict | list):
         raise _fail(type_, "body", "must be a string or a JSON object/array")
+    _strict_json(type_, attrs, "body")
 
 
 def validate_http_toxic(type_: str, attributes: dict[str, Any], *, stream: str | None = None) -> dict[str, Any]:
@@ -183,8 +186,16 @@ def _check_drift(type_: str, attrs: dict[str, Any]) -> None:
         raise _fail(type_, "to", "only applies to op rename or retype")
 
 
+def _strict_json(type_: str, attrs: dict[str, Any], name: str) -> None:
+    try:
+        json.dumps(attrs[name], allow_nan=False)
+    except (ValueError, TypeError):
+        raise _fail(type_, name, "must be plain JSON (no NaN or Infinity)") from None
+
+
 def _check_wrong(type_: str, attrs: dict[str, Any]) -> None:
     _pointer(type_, attrs)
+    _strict_json(type_, attrs, "value")
 
 
 def _check_fail_first(type_: str, attrs: dict[str, Any]) -> None:

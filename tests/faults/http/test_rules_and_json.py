@@ -59,7 +59,12 @@ def test_defaults_are_filled_in() -> None:
     ("schema_drift", {"pointer": "/a", "op": "retype", "to": "date"}, "to"),
     ("schema_drift", {"pointer": "/a", "op": "explode"}, "op"),
     ("wrong_value", {"pointer": 5}, "pointer"),
+    ("wrong_value", {"pointer": "/a", "value": float("nan")}, "value"),
+    ("http_status", {"body": {"x": float("inf")}}, "body"),
     ("fail_first_n", {"n": 0}, "n"),
+    ("fail_first_n", {"n": float("inf")}, "n"),
+    ("http_status", {"seed": float("nan")}, "seed"),
+    ("http_delay", {"delay_ms": float("inf")}, "delay_ms"),
     ("stream_cut", {"events": 1, "bytes": 2}, "bytes"),
 ])
 def test_bad_attributes_name_the_attribute(type_: str, attrs: dict, named: str) -> None:
@@ -78,15 +83,15 @@ def test_unknown_type_and_upstream_stream_are_rejected() -> None:
        attrs=st.dictionaries(st.sampled_from(["status", "n", "pointer", "op", "to", "bytes", "events", "fraction",
                                               "method", "path", "tool", "headers", "body", "after_bytes",
                                               "delay_ms", "mode", "value", "probability", "reset", "x"]),
-                             JSON, max_size=5))
+                             JSON | st.floats(), max_size=5))  # inf/nan too: Python's json accepts them
 def test_validation_only_ever_raises_value_error(type_: str, attrs: dict[str, Any]) -> None:
     try:
         out = validate_http_toxic(type_, attrs)
     except ValueError as exc:
         assert str(exc).startswith(type_)
         return
+    assert json.loads(json.dumps(out)) == out  # stays JSON (the API echoes it back)
     assert validate_http_toxic(type_, out) == out  # normalized output is a fixed point
-    json.dumps(out)  # and stays JSON (the API echoes it back)
 
 
 def _view(type_: str, toxicity: float = 1.0, **attrs: Any) -> ToxicView:
