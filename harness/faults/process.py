@@ -280,8 +280,18 @@ _WATCHDOG = (
 )
 
 
-def find_watchdogs(fault_id: str) -> list[int]:
-    """Pids of live pause watchdogs started for ``fault_id`` (found by their command line)."""
+def find_watchdogs(fault_id: str, pid: int | None = None, starttime: str | None = None) -> list[int]:
+    """Pids of live pause watchdogs for ``fault_id`` (and, if given, that target process).
+
+    Found by command line, so cleanup in another process can stop them. Matching the
+    target's pid and start time too keeps concurrent runs that reuse a fault id (same
+    scenario, or pytest-xdist workers) from stopping each other's watchdogs.
+    """
+    want = [WATCHDOG_MARKER.encode(), fault_id.encode()]
+    if pid is not None:
+        want.append(str(pid).encode())
+    if starttime is not None:
+        want.append(starttime.encode())
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -290,7 +300,7 @@ def find_watchdogs(fault_id: str) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if WATCHDOG_MARKER.encode() in argv and fault_id.encode() in argv:
+        if all(w in argv for w in want):
             found.append(int(entry.name))
     return found
 
@@ -324,7 +334,8 @@ class PauseFault(_Supervised):
             self._watchdog.kill()
             self._watchdog.wait()
             self._watchdog = None
-        for pid in find_watchdogs(self.fault_id):  # one left by a dead run (cleanup)
+        # one left by a dead run (cleanup)
+        for pid in find_watchdogs(self.fault_id, self.target_pid, self.starttime):
             _signal(pid, None, signal.SIGKILL)
 
     def inject(self) -> None:

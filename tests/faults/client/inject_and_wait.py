@@ -64,15 +64,16 @@ def main() -> None:
     parser.add_argument("--down-proxy")
     parser.add_argument("--ttl", type=float, default=300.0)
     parser.add_argument("--slow-marker", type=Path)
+    parser.add_argument("--prefix", default="run", help="fault id prefix (unique per test under xdist)")
     args = parser.parse_args()
     with FaultSession(CleanupLedger(args.ledger)) as session:
         if args.api and args.proxy:
-            session.inject(ToxicFault(args.api, args.proxy, "latency", fault_id="run-latency",
+            session.inject(ToxicFault(args.api, args.proxy, "latency", fault_id=f"{args.prefix}-latency",
                                       ttl_s=args.ttl, attributes={"latency": 500}))
         if args.api and args.down_proxy:
-            session.inject(ProxyDownFault(args.api, args.down_proxy, fault_id="run-down", ttl_s=args.ttl))
+            session.inject(ProxyDownFault(args.api, args.down_proxy, fault_id=f"{args.prefix}-down", ttl_s=args.ttl))
         if args.pause_pid:
-            session.inject(PauseFault("victim", fault_id="run-pause", supervisor=OnePid(args.pause_pid),
+            session.inject(PauseFault("victim", fault_id=f"{args.prefix}-pause", supervisor=OnePid(args.pause_pid),
                                       ttl_s=args.ttl))
         if args.slow_marker:
             session.inject(SlowRevertFault(args.slow_marker))

@@ -91,11 +91,11 @@ def test_pause_ttl_watchdog_resumes_without_revert(sup: ChildSupervisor) -> None
     fault = PauseFault("agent", fault_id="p-ttl", supervisor=sup, ttl_s=0.5)
     fault.inject()
     assert stopped(pid)
-    assert find_watchdogs("p-ttl")
+    assert find_watchdogs("p-ttl", pid)
     # nobody reverts: the detached watchdog sends SIGCONT when the TTL expires
     assert wait_for(lambda: not stopped(pid), timeout_s=5)
     fault.revert()
-    assert not find_watchdogs("p-ttl")
+    assert not find_watchdogs("p-ttl", pid)
 
 
 def test_pause_revert_from_ledger_continues_and_stops_watchdog(sup: ChildSupervisor) -> None:
@@ -108,7 +108,7 @@ def test_pause_revert_from_ledger_continues_and_stops_watchdog(sup: ChildSupervi
     # another process (cleanup) only has the entry, no supervisor
     fault_from_ledger(entry, supervisor=None).revert()
     assert wait_for(lambda: not stopped(pid))
-    assert wait_for(lambda: not find_watchdogs("p-ledger"))
+    assert wait_for(lambda: not find_watchdogs("p-ledger", pid))
     fault._watchdog.wait(timeout=5)  # type: ignore[union-attr]  # reap our killed child
 
 
@@ -281,3 +281,21 @@ def test_faults_on_a_stopped_service_fail_cleanly(real_sup: tuple[Any, str], tmp
             session.inject(fault)
         assert not supervisor.is_running("agent")  # a failed kill does not start the service
     assert CleanupLedger(tmp_path / "l.jsonl").outstanding() == []
+
+
+def test_same_fault_id_on_two_processes_keeps_watchdogs_apart(sup: ChildSupervisor) -> None:
+    # concurrent runs of one scenario (or xdist workers) reuse fault ids
+    sup.start("a")
+    sup.start("b")
+    fa = PauseFault("a", fault_id="same", supervisor=sup, ttl_s=300)
+    fb = PauseFault("b", fault_id="same", supervisor=sup, ttl_s=300)
+    fa.inject()
+    fb.inject()
+    try:
+        fault_from_ledger(fa.ledger_entry()).revert()  # cleanup of a's entry
+        assert not stopped(sup.pid("a")) and stopped(sup.pid("b"))
+        assert not wait_for(lambda: not find_watchdogs("same", sup.pid("b")), timeout_s=0.3)
+    finally:
+        fa.revert()
+        fb.revert()
+    assert not find_watchdogs("same")

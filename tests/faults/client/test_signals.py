@@ -35,7 +35,7 @@ def _start_run(ledger: Path, victim_pid: int, server: ProxyServer, proxy: str,
                down: str) -> subprocess.Popen[str]:
     run = subprocess.Popen(
         [sys.executable, str(SCRIPT), "--ledger", str(ledger), "--pause-pid", str(victim_pid),
-         "--api", server.api, "--proxy", proxy, "--down-proxy", down, "--ttl", "300"],
+         "--api", server.api, "--proxy", proxy, "--down-proxy", down, "--ttl", "300", "--prefix", "run"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
     assert run.stdout is not None
@@ -73,7 +73,7 @@ def test_signal_reverts_everything_before_exit(proxy_server: ProxyServer, victim
     assert not stopped(victim.pid)
     assert proxy_server.toxics(toxic_proxy) == {}
     assert proxy_server.proxy(down_proxy)["enabled"] is True
-    assert not find_watchdogs("run-pause")
+    assert not find_watchdogs("run-pause", victim.pid)
     assert CleanupLedger(ledger).outstanding() == []
     events = [json.loads(x)["event"] for x in ledger.read_text().splitlines()]
     assert events == ["injecting"] * 3 + ["reverted"] * 3
@@ -93,7 +93,7 @@ def test_sigkilled_run_is_cleaned_up_by_the_cli(proxy_server: ProxyServer, victi
     assert stopped(victim.pid)
     assert "run-latency" in proxy_server.toxics(toxic_proxy)
     assert proxy_server.proxy(down_proxy)["enabled"] is False
-    assert find_watchdogs("run-pause")
+    assert find_watchdogs("run-pause", victim.pid)
     assert {r["fault_id"] for r in CleanupLedger(ledger).outstanding()} == {
         "run-latency", "run-down", "run-pause"}
 
@@ -105,7 +105,7 @@ def test_sigkilled_run_is_cleaned_up_by_the_cli(proxy_server: ProxyServer, victi
     assert wait_for(lambda: not stopped(victim.pid))
     assert proxy_server.toxics(toxic_proxy) == {}
     assert proxy_server.proxy(down_proxy)["enabled"] is True
-    assert wait_for(lambda: not find_watchdogs("run-pause"))
+    assert wait_for(lambda: not find_watchdogs("run-pause", victim.pid))
     assert CleanupLedger(ledger).outstanding() == []
 
     again = _cleanup_cli(ledger)
