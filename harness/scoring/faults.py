@@ -3,7 +3,7 @@
 Timestamps (all ``t_mono`` seconds):
 
 * T0 ``fault_injected``; T2 its ``fault_reverted`` (``None`` if never reverted).
-* T1 impact start: the first failed probe at/after T0, or, if earlier, the moment an SLO
+* T1 impact start: the first failed probe sent at/after T0, or, if earlier, the moment an SLO
   breach becomes attributable to the fault (``max(T0, start of the breached phase)`` for a
   failed SLO whose phase window overlaps ``[T0, T2 or end]``; SLOs are only known per phase).
 * T3 restored: the first probe sample time ``c >= T1`` at which every probe's latest result
@@ -34,9 +34,19 @@ class ProbeObs:
 
 
 def probe_series(view: RepeatView) -> list[ProbeObs]:
-    """Probe results of a repeat in time order (``seq`` breaks ties)."""
-    events = sorted(view.of_kind("probe"), key=lambda e: (e.t_mono, e.seq))
-    return [ProbeObs(e.t_mono, str(e.get("probe") or "?"), bool(e.get("ok"))) for e in events]
+    """Probe results of a repeat in time order of when each probe was *sent*.
+
+    The engine journals a probe when it completes; a failed probe often completes only at
+    its timeout (or a workflow probe at its deadline, seconds later). The result describes
+    the system at the moment the probe was sent, so ``t = t_mono - latency_ms / 1000``;
+    without a usable ``latency_ms`` the journal time is used.
+    """
+    obs = []
+    for e in view.of_kind("probe"):
+        lat = e.get("latency_ms")
+        sent = e.t_mono - lat / 1000.0 if isinstance(lat, int | float) and 0 <= lat <= 3_600_000 else e.t_mono
+        obs.append((sent, e.seq, ProbeObs(sent, str(e.get("probe") or "?"), bool(e.get("ok")))))
+    return [o for _, _, o in sorted(obs, key=lambda x: (x[0], x[1]))]
 
 
 def all_ok_moments(series: list[ProbeObs]) -> list[tuple[float, bool]]:

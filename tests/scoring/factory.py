@@ -76,6 +76,8 @@ class RepeatPlan:
         "baseline": 2.0, "inject": 4.0, "observe": 0.0, "revert": 0.5, "recover": 6.0})
     probe_interval: float = 0.25
     probes: tuple[str, ...] = ("api",)
+    probe_timeout_ms: float = 500.0
+    """A failed probe is journaled this long after it was sent (its timeout)."""
     stable_for: float = 1.0
     outage: tuple[float, float] | None = None
     """Probes fail for ``outage_start <= t < outage_end`` (absolute t_mono)."""
@@ -128,8 +130,11 @@ def add_repeat(b: JournalBuilder, plan: RepeatPlan) -> RepeatTruth:
         while plan.start + offset + k * plan.probe_interval < end - 1e-9:
             pt = round(plan.start + offset + k * plan.probe_interval, 9)
             ok = not (plan.outage and plan.outage[0] <= pt < plan.outage[1])
-            timed.append((pt, 2, "probe", {"phase": _phase(windows, pt), "probe": probe, "ok": ok,
-                                           "latency_ms": 5.0 if ok else 2000.0}))
+            # journaled on completion, like the engine: a failed probe completes at its timeout
+            latency = 5.0 if ok else plan.probe_timeout_ms
+            done = round(pt + latency / 1000.0, 9)
+            timed.append((done, 2, "probe", {"phase": _phase(windows, done), "probe": probe, "ok": ok,
+                                             "latency_ms": latency}))
             k += 1
     if plan.load_interval:
         k = 0

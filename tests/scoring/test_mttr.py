@@ -107,3 +107,15 @@ def test_slo_breach_alone_counts_as_impact() -> None:
     assert fault.impact and fault.mttd_s == 0.0
     assert fault.mttr_s is not None and 0.0 <= fault.mttr_s <= plan.probe_interval
     assert rep.passed is False and truth.t0 == fault.injected_at
+
+
+@pytest.mark.parametrize("timeout_ms", [5.0, 500.0, 2000.0, 8000.0])
+def test_slow_failing_probes_are_timed_when_sent(timeout_ms: float) -> None:
+    """A failed probe is journaled at its timeout, seconds late; MTTD/MTTR use the send time,
+    so the error stays within one probe interval however long the timeout is."""
+    card, _ = _score(RepeatPlan(probe_interval=0.25, probe_timeout_ms=timeout_ms, outage=(103.05, 105.35),
+                                durations={"baseline": 2.0, "inject": 4.0, "observe": 0.0, "revert": 0.5,
+                                           "recover": 12.0}))
+    fault = card.scenarios[0].repeats[0].faults[0]
+    assert fault.mttd_s == pytest.approx(1.25)
+    assert fault.mttr_s == pytest.approx(2.25)
