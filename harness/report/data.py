@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from harness.errors import ConfigError
 from harness.model.journal import Event, parse_journal_lines
 from harness.model.scorecard import Scorecard
+from harness.telemetry.redact import redact
 
 __all__ = [
     "Bucket", "FaultWindow", "Marker", "RunData", "Timeline",
@@ -198,7 +199,8 @@ def _window(ev: Event, t0: float, end: float, *, reverted: bool) -> FaultWindow:
 def journal_excerpt(events: list[Event], *, scenario: str | None = None, repeat: int | None = None,
                     limit: int = 300) -> str:
     """The interesting lines of one scenario repeat as JSONL: everything but passing load samples
-    and passing probes, which would drown the faults and failures a reader is looking for."""
+    and passing probes, which would drown the faults and failures a reader is looking for.
+    Secret-looking keys (Authorization, *token*, *password* ...) are redacted."""
     lines: list[str] = []
     for ev in events:
         if scenario is not None and ev.scenario != scenario:
@@ -207,7 +209,9 @@ def journal_excerpt(events: list[Event], *, scenario: str | None = None, repeat:
             continue
         if ev.kind in ("load_sample", "probe") and ev.get("ok", True):
             continue
-        lines.append(ev.to_json())
+        # The engine's writer already redacts; journals from other writers may not, and
+        # this excerpt is copied into allure-results, so redact again (cheap, idempotent).
+        lines.append(json.dumps(redact(ev.model_dump(mode="json")), separators=(",", ":"), sort_keys=True))
         if len(lines) >= limit:
             lines.append(json.dumps({"note": f"excerpt truncated at {limit} events"}))
             break

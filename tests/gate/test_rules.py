@@ -146,3 +146,15 @@ def test_shorthand_never_crashes(text: str) -> None:
         assert "FIGURE OP VALUE" in str(exc)
     else:
         assert parsed["op"] in (">=", "<=", "==", "!=", "<", ">")
+
+
+@given(before=st.floats(0.01, 1e4), factor=st.floats(0.0, 3.0), pct=st.floats(0.0, 200.0))
+def test_increase_pct_rule_matches_its_definition(before: float, factor: float, pct: float) -> None:
+    base, now = healthy_scorecard("b"), healthy_scorecard("n")
+    base.mttr, now.mttr = Stat(p95=before), Stat(p95=before * factor)
+    outcome = evaluate(now, _gate(regressions=[{"figure": "mttr.p95", "max_increase_pct": pct}]), base).outcomes[0]
+    limit = before * (1 + pct / 100)
+    if before * factor < limit * (1 - 1e-6):
+        assert outcome.status == "pass"
+    elif before * factor > limit * (1 + 1e-6):
+        assert outcome.status == "fail" and outcome.reason.startswith("mttr.p95 ")

@@ -113,3 +113,12 @@ def test_excerpt_keeps_faults_and_failures_not_noise(run_dir: Path) -> None:
     assert all(json.loads(line)["repeat"] == 1 for line in text.splitlines())
     short = journal_excerpt(run.events, scenario="kill-fraud", limit=5)
     assert len(short.splitlines()) == 6 and "truncated" in short.splitlines()[-1]
+
+
+def test_excerpt_redacts_secrets() -> None:
+    ev = Event.model_validate({"seq": 1, "kind": "fault_injected", "t_mono": 1.0, "t_wall": 1.0, "scenario": "s",
+                               "fault_id": "f", "params": {"headers": {"Authorization": "Bearer s3cr3t"},
+                                                           "api_token": "tok-123", "latency": 400}})
+    text = journal_excerpt([ev], scenario="s")
+    assert "s3cr3t" not in text and "tok-123" not in text
+    assert json.loads(text)["params"]["latency"] == 400
