@@ -184,9 +184,9 @@ def policy_check(wf_id: str, claim: dict[str, Any], assessment: dict[str, Any]) 
     c = ctx()
     route = {"needs_approval": float(claim["amount"]) > c.cfg.resilience.approval_threshold,
              "reject": assessment.get("decision") == "reject"}
-    c.audit.append({"ts": time.time(), "principal": "orchestrator", "action": "route_claim",
-                    "resource": "orchestrator", "context": _ctx(claim), "claim_id": claim["claim_id"],
-                    "workflow_id": wf_id, "trace_id": "", "decision": "Allow", "event": "policy_check", **route})
+    # Not an agent action, so no principal/action/resource: policy scoring must not judge it.
+    c.audit.append({"ts": time.time(), "event": "claim_routed", "claim_id": claim["claim_id"],
+                    "workflow_id": wf_id, "amount": _ctx(claim)["amount"], **route})
     return route
 
 

@@ -52,6 +52,8 @@ class Ledger:
                             "moves_money": True},
                 "claim_id": claim_id, "workflow_id": workflow_id, "trace_id": trace_id,
                 "decision": decision, "event": "payout_issued", "payout_ref": result["payout_ref"],
+                # money moved: a Deny the orchestrator reported was, by definition, not enforced
+                "enforced": decision == "Allow",
             })
             self._by_key[key] = result
             return result

@@ -213,3 +213,21 @@ def test_payout_tool_has_an_output_schema(sandbox: Sandbox) -> None:
     (tool,) = body["result"]["tools"]
     assert tool["name"] == "issue_payout"
     assert set(tool["outputSchema"]["required"]) >= {"claim_id", "payout_ref", "idempotency_key"}
+
+
+def test_healthy_run_never_bypasses_policy(client: SandboxClient) -> None:
+    """Whatever ran so far in this sandbox: every performed action is allowed by Cedar."""
+    client.wait(client.submit(make_claim(1500.0)))
+    engine = PolicyEngine()
+    actions = [s for s in client.spans() if s["attributes"].get("gen_ai.operation.name")
+               in ("invoke_agent", "execute_tool")]
+    assert actions
+    for s in actions:
+        a = s["attributes"]
+        assert a["policy.enforced"] is True
+        action = a.get("gen_ai.tool.name") or "invoke_agent"
+        ctx = {k[4:]: v for k, v in a.items() if k.startswith("ctx.")}
+        assert engine.check(a["gen_ai.agent.name"], action, ctx).decision == a["policy.decision"] == "Allow"
+    for event in client.audit():
+        if "action" in event:
+            assert event["decision"] == "Allow", event
