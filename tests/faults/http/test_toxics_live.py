@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 
 import httpx
 import pytest
 
-from tests.faults.http.relay_host import RelayHost
+from tests.faults.http.relay_host import RelayHost, run_relay
 from tests.faults.http.upstream_app import ORDER, Upstream
 
 
@@ -209,3 +210,62 @@ def test_toxic_removed_mid_connection_stops_applying(client: httpx.Client, relay
     relay.views.clear()
     assert client.get("/order").status_code == 200
     assert relay.connections == 1
+
+
+def test_body_rewrite_reads_a_gzip_body_and_asks_upstream_for_identity(client: httpx.Client,
+                                                                      relay: RelayHost) -> None:
+    r = client.get("/gz")  # no toxic: the compressed body passes through as sent
+    assert r.headers["content-encoding"] == "gzip" and r.json()["accept_encoding"].startswith("gzip")
+    relay.add("wrong_value", path="/gz", pointer="/order/amount", value=-1)
+    r = client.get("/gz")
+    assert "content-encoding" not in r.headers
+    doc = r.json()
+    assert doc["order"]["amount"] == -1 and doc["accept_encoding"] == "identity"
+
+
+def test_expect_100_continue_is_answered_by_the_relay(relay: RelayHost) -> None:
+    relay.add("http_status", jsonrpc_method="never")  # forces the relay to read request bodies itself
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        reply = b""
+        while not reply.endswith(b"hello"):
+            reply += sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    assert b"100 Continue" not in reply  # the upstream never saw Expect, so sent no second interim
+
+
+def test_101_switching_protocols_becomes_a_byte_pipe() -> None:
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+            while data := conn.recv(4096):
+                conn.sendall(data.upper())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with run_relay(srv.getsockname()[1]) as relay, \
+                socket.create_connection(("127.0.0.1", relay.port), timeout=5) as sock:
+            sock.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(4096)
+            assert head.startswith(b"HTTP/1.1 101 ")
+            sock.sendall(b"not http at all\r\n\r\n")
+            got = b""
+            while len(got) < 19:
+                got += sock.recv(4096)
+            assert got == b"NOT HTTP AT ALL\r\n\r\n"
+    finally:
+        srv.close()
+        thread.join(5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import threading
 import time
@@ -80,7 +81,15 @@ def build_app(up: Upstream) -> Starlette:
         n = int(request.query_params.get("n", "1000"))
         return Response(bytes(i % 251 for i in range(n)), media_type="application/octet-stream")
 
+    async def gz(request: Request) -> Response:
+        """A server that compresses whatever the client accepts (as some gateways do)."""
+        await note(request)
+        doc = {**ORDER, "accept_encoding": request.headers.get("accept-encoding")}
+        return Response(gzip.compress(json.dumps(doc).encode()), media_type="application/json",
+                        headers={"Content-Encoding": "gzip"})
+
     return Starlette(routes=[
+        Route("/gz", gz),
         Route("/order", order), Route("/orders/{oid}", order), Route("/rpc", rpc, methods=["POST"]),
         Route("/echo", echo, methods=["POST", "PUT"]), Route("/sse", sse), Route("/chunked", chunked_json),
         Route("/blob", blob),
