@@ -152,7 +152,9 @@ class BandwidthStage(Stage):
 
     def __init__(self, attrs: dict[str, int], conn: ConnectionControl) -> None:
         super().__init__(attrs, conn)
-        self._next = 0.0  # loop time at which the link is free again
+        # Seconds of sending time owed. Oversleeping (a busy CPU waking us late) makes it
+        # negative, and the next slices go out sooner: the average rate holds, as in Toxiproxy.
+        self._debt = 0.0
 
     async def process(self, chunk: Chunk, send: Send) -> None:
         rate = self.attrs["rate"] * 1000  # bytes per second
@@ -163,8 +165,10 @@ class BandwidthStage(Stage):
         data, piece = chunk.data, max(1, rate // 10)
         for start in range(0, len(data), piece):
             part = data[start:start + piece]
-            self._next = max(self._next, loop.time()) + len(part) / rate
-            await self.sleep(self._next - loop.time())
+            self._debt += len(part) / rate
+            began = loop.time()
+            await self.sleep(self._debt)
+            self._debt -= loop.time() - began
             if self.removed:  # removed while sleeping: pass the rest at full speed
                 await send(Chunk(data[start:], chunk.ts))
                 return

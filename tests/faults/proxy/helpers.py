@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import statistics
 import threading
 import time
 import uuid
@@ -141,3 +142,33 @@ def connect(port: int, timeout: float = 5.0) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def settle(measure: Callable[[], float], ok: Callable[[float], bool], attempts: int = 3) -> float:
+    """Repeat a timing measurement until ``ok(value)``, at most ``attempts`` times; return the last value.
+
+    Why: on a shared 2-core CI machine a burst of load can delay a whole measurement. A toxic's
+    effect is deterministic, so a real defect fails every attempt with the same tolerance, while
+    a load spike rarely repeats. The tolerance itself is never widened.
+    """
+    value = measure()
+    for _ in range(attempts - 1):
+        if ok(value):
+            break
+        value = measure()
+    return value
+
+
+def added_rtt_ms(toxic_port: int, base_port: int, samples: int = 30, payload: bytes = b"x" * 64) -> float:
+    """Median round trip through ``toxic_port`` minus the median through ``base_port``, in ms.
+
+    Samples alternate between the two connections so that load changes hit both alike.
+    """
+    with connect(toxic_port) as toxic, connect(base_port) as base:
+        for _ in range(3):
+            round_trip(toxic, payload), round_trip(base, payload)
+        slow, fast = [], []
+        for _ in range(samples):
+            slow.append(round_trip(toxic, payload))
+            fast.append(round_trip(base, payload))
+    return (statistics.median(slow) - statistics.median(fast)) * 1000
