@@ -115,3 +115,14 @@ def test_repeated_violations_are_grouped_with_a_count(run_dir: Path) -> None:
     assert groups == [("600", "route_claim"), ("1", "issue_payout"), ("1", "send_email")]
     assert "inject, recover" in page  # the phases the group was seen in
     assert "… 102 more in scorecard.json" in page  # 602 violations, 500 detail rows
+
+
+def test_scorecard_without_journal_renders_tables_only(tmp_path: Path) -> None:
+    from tests.report.synth import healthy_scorecard
+
+    (tmp_path / "scorecard.json").write_text(healthy_scorecard("lonely").model_dump_json())
+    out = write_reports(tmp_path, history=None)
+    page = out["html"].read_text()
+    assert "No journal events for this scenario" in page
+    assert plotly_js()[:300] not in page and len(page) < 100_000  # no charts, no 4 MB library
+    assert set(out) == {"html", "summary", "junit", "allure"}
