@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.errors import SafetyError
+from harness.errors import ConfigError, SafetyError
 from harness.faults.base import Fault, FaultError
 from harness.model.system import SystemSpec
 
@@ -106,7 +106,12 @@ class CleanupLedger:
         """Every well-formed line; a torn last line (crash mid-write) is skipped."""
         if not self.path.exists():
             return
-        with self.path.open("rb") as fh:
+        try:
+            fh = self.path.open("rb")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the cleanup ledger: {exc.strerror or exc}",
+                              path=str(self.path)) from exc
+        with fh:
             for raw in fh:
                 try:
                     record = json.loads(raw)

@@ -144,3 +144,10 @@ def test_a_second_ctrl_c_does_not_cut_the_revert_short(victim: subprocess.Popen[
     assert code == -signal.SIGINT
     assert not marker.exists() and not stopped(victim.pid)
     assert CleanupLedger(ledger).outstanding() == []
+
+
+def test_cleanup_cli_bad_ledger_path_is_one_line(tmp_path: Path) -> None:
+    result = _cleanup_cli(tmp_path)  # a directory, not a ledger file
+    assert result.returncode == 2
+    assert "cannot read the cleanup ledger" in result.stderr and str(tmp_path) in result.stderr
+    assert "Traceback" not in result.stderr
