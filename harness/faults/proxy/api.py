@@ -6,6 +6,18 @@ Routes, status codes and error bodies mirror Toxiproxy's api.go so existing clie
 (toxiproxy-python, toxiproxy-go, ...) work unchanged. Every failure is a JSON
 ``{"error": ..., "status": ...}``; an unexpected exception becomes a 500 of the same
 shape and is logged, never a dropped connection.
+
+Harness extensions (ignored by Toxiproxy clients, which read only the fields they know):
+- ``ttl_s`` on a toxic (create or update) or on a proxy set to ``enabled: false``: the
+  server itself removes the toxic / re-enables the proxy after that many seconds; the JSON
+  then shows ``ttl_s`` and ``expires_at`` (Unix time).
+- ``record``: path of a JSONL file to record the proxy's HTTP exchanges to (null stops).
+- ``metrics`` in every proxy's JSON and ``GET /metrics`` -> ``{"proxies": {name: metrics}}``:
+  connections_total/active, bytes_upstream/downstream (bytes read from client/server),
+  active_toxics.
+- Toxic types from ``harness.faults.proxy.http_toxics`` (``http_status`` ...) next to the TCP ones.
+- Stricter than Toxiproxy where silence would hide a mistake: unknown attribute names,
+  non-integer attributes and toxicity outside 0..1 are 400s.
 """
 
 from __future__ import annotations

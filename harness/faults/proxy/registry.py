@@ -115,7 +115,10 @@ class Proxy:
         host, port = split_hostport(self.listen, "listen")
         loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(self._protocol, host or "127.0.0.1", port,
+            # An empty host means all interfaces in Toxiproxy; here it stays on loopback, and
+            # "localhost" is pinned to IPv4 so port 0 cannot yield two sockets on two ports.
+            bind = "127.0.0.1" if host in ("", "localhost") else host
+            self._server = await loop.create_server(self._protocol, bind, port,
                                                     reuse_address=True, backlog=1024)
         except OSError as exc:
             status = 409 if exc.errno == errno.EADDRINUSE else 400
