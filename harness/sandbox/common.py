@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,8 @@ class AgentControls:
     def __init__(self, app: ASGIApp, name: str) -> None:
         self.app = app
         self.name = name
-        self.requests: list[dict[str, Any]] = []
+        # Bounded: a long load test must not grow an agent's memory without limit.
+        self.requests: deque[dict[str, Any]] = deque(maxlen=50_000)
         self.rule: dict[str, Any] = {}
         self._lock = threading.Lock()
 

@@ -101,12 +101,21 @@ class Sandbox:
             raise ConfigError(f"a sandbox is already up in {self.state_dir} ({', '.join(alive)}); "
                               "run 'harness sandbox down' first", path=str(self.state_dir / "state.json"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._clear_previous_run()
         try:
             self._start()
         except BaseException:
             self.supervisor.stop_all(grace_s=1.0)
             raise
         return self
+
+    def _clear_previous_run(self) -> None:
+        """Each ``up`` starts clean: an old DBOS database would resume old claims against the
+        new agents, and an old ledger would make integrity checks see phantom payouts."""
+        for pattern in ("dbos.sqlite*", "traces.jsonl", "audit.jsonl", "payout_ledger.jsonl",
+                        "notify_received.jsonl", "logs/*.log"):
+            for path in self.state_dir.glob(pattern):
+                path.unlink()
 
     def down(self) -> None:
         """Stop every process (SIGTERM, then SIGKILL) and forget them."""

@@ -39,12 +39,12 @@ def test_no_retry_fails_on_one_transient_error(sandbox_factory: SandboxFactory) 
 
 def test_no_timeout_waits_out_a_slow_agent(sandbox_factory: SandboxFactory) -> None:
     _, client = sandbox_factory("no_timeout")
-    client.fail("risk", delay_first=1, delay_s=2.0)
+    client.fail("risk", delay_first=1, delay_s=3.0)
     claim = make_claim(71.0)
     st = client.wait(client.submit(claim))
     assert st["state"] == "SUCCESS"
     (risk,) = [s for s in st["steps"] if s["name"] == "risk"]
-    assert risk["output"]["attempts"] == 1  # healthy: 2 (the 1 s timeout fires, the retry succeeds)
+    assert risk["output"]["attempts"] == 1  # healthy: 2 (the 2 s timeout fires, the retry succeeds)
     assert len(client.requests("risk", claim["claim_id"])) == 1
 
 

@@ -153,7 +153,7 @@ def test_slow_agent_call_times_out_and_is_retried(client: SandboxClient) -> None
     st = client.wait(client.submit(claim))
     assert st["state"] == "SUCCESS"
     (risk,) = [s for s in st["steps"] if s["name"] == "risk"]
-    assert risk["output"]["attempts"] == 2  # first attempt hit the 1 s timeout
+    assert risk["output"]["attempts"] == 2  # first attempt hit the 2 s timeout
 
 
 def test_lost_payout_response_is_retried_with_the_same_key_and_pays_once(client: SandboxClient) -> None:
