@@ -34,18 +34,22 @@ class ProbeObs:
 
 
 def probe_series(view: RepeatView) -> list[ProbeObs]:
-    """Probe results of a repeat in time order of when each probe was *sent*.
+    """Probe results of a repeat, each at the moment it is evidence for, in time order.
 
-    The engine journals a probe when it completes; a failed probe often completes only at
-    its timeout (or a workflow probe at its deadline, seconds later). The result describes
-    the system at the moment the probe was sent, so ``t = t_mono - latency_ms / 1000``;
-    without a usable ``latency_ms`` the journal time is used.
+    The engine journals a probe when it completes. A *failure* is evidence from the moment
+    the probe was sent (``t_mono - latency_ms / 1000``): the system did not answer well from
+    then on, and a timeout or a workflow deadline only reports it seconds later. A *success*
+    is evidence only when the answer came (``t_mono``): a probe sent into a frozen system
+    that is answered once it resumes says nothing about the time it was sent.
     """
     obs = []
     for e in view.of_kind("probe"):
+        ok = bool(e.get("ok"))
         lat = e.get("latency_ms")
-        sent = e.t_mono - lat / 1000.0 if isinstance(lat, int | float) and 0 <= lat <= 3_600_000 else e.t_mono
-        obs.append((sent, e.seq, ProbeObs(sent, str(e.get("probe") or "?"), bool(e.get("ok")))))
+        t = e.t_mono
+        if not ok and isinstance(lat, int | float) and 0 <= lat <= 3_600_000:
+            t -= lat / 1000.0
+        obs.append((t, e.seq, ProbeObs(t, str(e.get("probe") or "?"), ok)))
     return [o for _, _, o in sorted(obs, key=lambda x: (x[0], x[1]))]
 
 

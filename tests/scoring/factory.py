@@ -131,7 +131,7 @@ def add_repeat(b: JournalBuilder, plan: RepeatPlan) -> RepeatTruth:
             pt = round(plan.start + offset + k * plan.probe_interval, 9)
             ok = not (plan.outage and plan.outage[0] <= pt < plan.outage[1])
             # journaled on completion, like the engine: a failed probe completes at its timeout
-            latency = 5.0 if ok else plan.probe_timeout_ms
+            latency = 2.0 if ok else plan.probe_timeout_ms
             done = round(pt + latency / 1000.0, 9)
             timed.append((done, 2, "probe", {"phase": _phase(windows, done), "probe": probe, "ok": ok,
                                              "latency_ms": latency}))
