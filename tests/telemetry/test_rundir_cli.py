@@ -113,3 +113,17 @@ def test_torn_last_line_is_tolerated(run_dir: Path) -> None:
     with (run_dir / "journal.jsonl").open("a") as f:
         f.write('{"seq": 99999, "kind": "no')
     assert score_run(load_run(run_dir)).run.run_id == "20261127-abc"
+
+
+def test_spans_from_all_sources_are_merged_and_deduplicated(run_dir: Path) -> None:
+    plain = {"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331", "name": "dup",
+             "start_ns": 1, "attributes": {"api_key": "k"}, "resource": {}}
+    other = {**plain, "span_id": "00000000000000aa", "name": "receiver", "start_ns": 2}
+    (run_dir / "traces.jsonl").write_text(json.dumps(plain) + "\n")
+    (run_dir / "traces" / "receiver.jsonl").write_text(json.dumps(other) + "\n")
+    otlp_line = json.loads((run_dir / "traces" / "collector.json").read_text())
+    (run_dir / "traces" / "more.jsonl").write_text(json.dumps(otlp_line) + "\n")
+    spans = load_run(run_dir).spans
+    # traces.jsonl wins for the span the collector export also holds; the receiver's span is added
+    assert [s["name"] for s in spans] == ["dup", "receiver"]
+    assert spans[0]["attributes"] == {"api_key": "[REDACTED]"}
