@@ -27,7 +27,7 @@ def test_intake_api_conforms(case: schemathesis.Case) -> None:
 @pytest.mark.slow
 def test_undocumented_500_is_caught_with_a_reproducer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with serve(rest_app(broken=True)) as url, pytest.raises(SystemExit) as exc:
-        main(["contracts", "openapi", "--url", f"{url}/openapi.json", "-n", "15", "--seed", "7",
+        main(["contracts", "openapi", "--url", f"{url}/openapi.json", "-n", "10", "--seed", "7",
               "--out", str(tmp_path)])
     assert exc.value.code == 1
     printed = capsys.readouterr().out
@@ -45,7 +45,7 @@ def test_undocumented_500_is_caught_with_a_reproducer(tmp_path: Path, capsys: py
 @pytest.mark.slow
 def test_healthy_rest_agent_passes_all_phases() -> None:
     with serve(rest_app()) as url:
-        res = check_openapi(f"{url}/openapi.json", edge="orchestrator->intake", max_examples=15, seed=1)
+        res = check_openapi(f"{url}/openapi.json", edge="orchestrator->intake", max_examples=10, seed=1)
     assert res.failures == []
     assert res.passed == 3  # POST /intake, GET /intake/{claim_id}, and the stateful suite
 
