@@ -8,7 +8,7 @@
   only when ``system.yaml`` allowlists it; ``production`` only with the explicit
   override, which the caller writes to the journal.
 * ``FaultSession``: owns the active faults of a run, ledger first, revert all on
-  exit, and turns SIGINT/SIGTERM into an orderly revert before the process exits.
+  exit, and turns SIGINT/SIGTERM/SIGHUP into an orderly revert before the process exits.
 """
 
 from __future__ import annotations
@@ -343,14 +343,17 @@ def check_environment(system: SystemSpec, override: bool = False) -> Environment
 # --------------------------------------------------------------------------- session
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: handled only when nobody chose otherwise (``nohup`` sets SIG_IGN: then it stays ignored);
+#: a game day over SSH whose terminal drops must still revert
+_IF_DEFAULT = (signal.SIGHUP,)
 
 
 class FaultSession:
     """Owns a run's active faults: ledger first, then inject; everything reverted on exit.
 
-    Used as a context manager. In the main thread it installs SIGINT/SIGTERM handlers
-    that raise (``KeyboardInterrupt`` / ``SystemExit(128+signum)``) so the ``with``
-    block unwinds and ``__exit__`` reverts every fault before the process exits; while
+    Used as a context manager. In the main thread it installs SIGINT/SIGTERM (and, unless
+    ignored, SIGHUP) handlers that raise (``KeyboardInterrupt`` / ``SystemExit(128+signum)``)
+    so the ``with`` block unwinds and ``__exit__`` reverts every fault before the process exits; while
     reverting, further signals are held back, and the previous handlers come back after.
     Thread-safe: the engine may inject from a scheduler thread.
     """
@@ -382,6 +385,9 @@ class FaultSession:
             return
         for sig in _SIGNALS:
             self._previous[sig] = signal.signal(sig, self._handler)
+        for sig in _IF_DEFAULT:
+            if signal.getsignal(sig) == signal.SIG_DFL:
+                self._previous[sig] = signal.signal(sig, self._handler)
 
     def _restore(self) -> None:
         for sig, previous in self._previous.items():

@@ -268,6 +268,19 @@ def test_failed_inject_is_undone_and_recorded(tmp_path: Path) -> None:
         assert not fault.path.exists() and ledger.outstanding() == [] and session.active == {}
 
 
+def test_an_ignored_sighup_stays_ignored(tmp_path: Path) -> None:
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        with FaultSession(tmp_path / "l.jsonl"):
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        with FaultSession(tmp_path / "l.jsonl"):
+            assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, signal.SIG_IGN)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
 def test_session_in_a_worker_thread_leaves_signals_alone(tmp_path: Path) -> None:
     before = signal.getsignal(signal.SIGINT)
     seen: list[Any] = []

@@ -52,7 +52,8 @@ def _cleanup_cli(ledger: Path) -> subprocess.CompletedProcess[str]:
                           env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_signal_reverts_everything_before_exit(proxy_server: ProxyServer, victim: subprocess.Popen[bytes],
                                                tmp_path: Path, sig: signal.Signals) -> None:
     toxic_proxy, down_proxy = proxy_server.new_name(), proxy_server.new_name()
@@ -68,7 +69,7 @@ def test_signal_reverts_everything_before_exit(proxy_server: ProxyServer, victim
         code = run.wait(timeout=30)
     finally:
         kill_tree(run)
-    assert code == (-signal.SIGINT if sig == signal.SIGINT else 128 + signal.SIGTERM), run.stderr.read()
+    assert code == (-signal.SIGINT if sig == signal.SIGINT else 128 + sig), run.stderr.read()
     # everything reverted before the process exited
     assert not stopped(victim.pid)
     assert proxy_server.toxics(toxic_proxy) == {}
