@@ -7,6 +7,7 @@ policy, resilience, stats) so a report or a test can reuse any one of them.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from statistics import median
 from typing import Literal
 
@@ -28,6 +29,9 @@ from harness.scoring.phases import phase_stats, sample_ok, slo_verdicts
 from harness.scoring.resilience import SCORED_PROBE_PHASES, repeat_score, scenario_score, weighted_score
 from harness.scoring.stats import pass_k_table, summarize
 from harness.scoring.timeline import RepeatKey, RepeatLocator, RepeatView, clock_offset, split_repeats
+
+Locate = Callable[[float], RepeatView | None]
+"""Maps an epoch (wall clock) time to the repeat whose window holds it."""
 
 
 def score_run(run: RunData) -> Scorecard:
@@ -166,7 +170,7 @@ def _availability(views: list[RepeatView], outcomes: dict[str, str]) -> float | 
     return sum(1 for e in samples if sample_ok(e, outcomes)) / len(samples)
 
 
-def _where(action: pol.AgentAction, locate, offset: float) -> tuple[str | None, str | None]:
+def _where(action: pol.AgentAction, locate: Locate, offset: float) -> tuple[str | None, str | None]:
     if action.t_wall is None:
         return (None, None)
     view = locate(action.t_wall)
@@ -175,7 +179,7 @@ def _where(action: pol.AgentAction, locate, offset: float) -> tuple[str | None, 
     return (view.scenario, view.phase_at(action.t_wall - offset))
 
 
-def _agent_calls(actions: list[pol.AgentAction], locate, offset: float) -> dict[RepeatKey, dict[str, int]]:
+def _agent_calls(actions: list[pol.AgentAction], locate: Locate, offset: float) -> dict[RepeatKey, dict[str, int]]:
     """Agent-action spans per repeat and phase (audit-only actions are not calls)."""
     calls: dict[RepeatKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for act in actions:
