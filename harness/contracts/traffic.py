@@ -137,21 +137,31 @@ def _json_or_text(text: Any, ctype: str) -> Any:
     return text
 
 
+def _redact(value: Any) -> Any:
+    """HAR files are not redacted by anyone before us (the proxy recorder already is):
+    apply the recorder's body rules so no credential reaches a pact file."""
+    from harness.faults.proxy.recorder import redact_body
+
+    return redact_body(value)
+
+
 def _from_har(doc: dict[str, Any], path: str, provider: str | None) -> Iterator[Exchange]:
+    from harness.faults.proxy.recorder import redact_headers, redact_query
+
     for i, entry in enumerate(doc.get("log", {}).get("entries", [])):
         req, resp = entry.get("request") or {}, entry.get("response") or {}
         if not resp.get("status"):
             continue
         url = urlsplit(str(req.get("url", "")))
-        req_h, resp_h = _lower(req.get("headers")), _lower(resp.get("headers"))
+        req_h, resp_h = redact_headers(_lower(req.get("headers"))), redact_headers(_lower(resp.get("headers")))
         post = req.get("postData") or {}
         content = resp.get("content") or {}
         yield Exchange(
             proxy=provider or url.netloc or "unknown", method=str(req.get("method", "GET")).upper(),
-            path=url.path or "/", query={k: v for k, v in parse_qs(url.query).items()},
-            req_headers=req_h, req_body=_json_or_text(post.get("text"), post.get("mimeType", "")),
+            path=url.path or "/", query=redact_query(parse_qs(url.query)),
+            req_headers=req_h, req_body=_redact(_json_or_text(post.get("text"), post.get("mimeType", ""))),
             status=int(resp["status"]), resp_headers=resp_h,
-            resp_body=_json_or_text(content.get("text"), content.get("mimeType", "")),
+            resp_body=_redact(_json_or_text(content.get("text"), content.get("mimeType", ""))),
             source=f"{path}#entry{i}")
 
 

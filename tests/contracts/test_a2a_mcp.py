@@ -125,3 +125,25 @@ def test_cli_a2a_and_mcp_by_url(a2a_url: str, a2a_drift_url: str, mcp_url: str, 
     with pytest.raises(SystemExit) as exc:
         main(["contracts", "a2a", "--url", a2a_url, "--system", str(card)])
     assert exc.value.code == 2
+
+
+events = st.lists(st.fixed_dictionaries({"jsonrpc": st.just("2.0"), "id": st.integers(0, 5),
+                                         "result": st.dictionaries(st.text(max_size=3), st.integers())}),
+                  max_size=4)
+
+
+@settings(max_examples=150)
+@given(events, st.integers(0, 5))
+def test_sse_body_framing(evts: list[dict[str, Any]], want: int) -> None:
+    """An SSE response holds one JSON-RPC message per ``data:`` line among other fields;
+    the reader picks the (last) one answering our request id, or None."""
+    import httpx
+
+    from harness.contracts.mcp import _parse_body
+
+    text = "".join(f"event: message\nid: {i}\ndata: {json.dumps(e)}\n\n" for i, e in enumerate(evts))
+    resp = httpx.Response(200, headers={"content-type": "text/event-stream"}, text=": ping\n\n" + text)
+    matching = [e for e in evts if e["id"] == want]
+    assert _parse_body(resp, want) == (matching[-1] if matching else None)
+    plain = httpx.Response(200, json={"jsonrpc": "2.0", "id": want, "result": {}})
+    assert _parse_body(plain, want) == {"jsonrpc": "2.0", "id": want, "result": {}}

@@ -73,15 +73,19 @@ def test_reader_names_file_and_line_of_bad_input(tmp_path: Path) -> None:
 
 def test_reader_accepts_har(tmp_path: Path) -> None:
     har = {"log": {"version": "1.2", "entries": [{
-        "request": {"method": "POST", "url": "http://127.0.0.1:9/v1/intake?x=1", "headers": [],
-                    "postData": {"mimeType": "application/json", "text": "{\"claim_id\": \"C-1\"}"}},
+        "request": {"method": "POST", "url": "http://127.0.0.1:9/v1/intake?x=1&api_key=k", "headers": [
+                        {"name": "Authorization", "value": "Bearer t0k"}],
+                    "postData": {"mimeType": "application/json",
+                                 "text": "{\"claim_id\": \"C-1\", \"password\": \"hunter2\"}"}},
         "response": {"status": 200, "headers": [{"name": "Content-Type", "value": "application/json"}],
                      "content": {"mimeType": "application/json", "text": "{\"status\": \"ok\"}"}}}]}}
     path = tmp_path / "t.har"
     path.write_text(json.dumps(har))
     (ex,) = read_exchanges([path], har_provider="intake")
     assert (ex.proxy, ex.method, ex.path, ex.query, ex.req_body, ex.resp_body) == (
-        "intake", "POST", "/v1/intake", {"x": ["1"]}, {"claim_id": "C-1"}, {"status": "ok"})
+        "intake", "POST", "/v1/intake", {"x": ["1"], "api_key": ["[REDACTED]"]},
+        {"claim_id": "C-1", "password": "[REDACTED]"}, {"status": "ok"})
+    assert ex.req_headers == {"authorization": "[REDACTED]"}  # HAR is redacted like the recorder's lines
 
 
 @pytest.fixture(scope="module")
