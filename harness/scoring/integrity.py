@@ -7,7 +7,7 @@ Outcome of a submitted workflow (the last outcome event for it wins):
   no outcome event exists at all.
 
 Duplicated side effects come from the audit log: more than one ``payout_issued`` event
-for the same ``claim_id``. Any lost or duplicated item breaks the integrity floor of
+for the same ``claim_id`` within one repeat. Any lost or duplicated item breaks the integrity floor of
 the repeat it belongs to (scenario fails, score 0; see docs/scoring.md).
 """
 
@@ -87,27 +87,25 @@ def check_integrity(events: list[Event], audit: list[AuditEvent],
 
 def _duplicates(audit: list[AuditEvent], submitted: dict[str, Event],
                 locate: Callable[[float], RepeatKey | None] | None, broken: set[RepeatKey]) -> list[WorkItem]:
-    groups: dict[tuple[str, str], list[AuditEvent]] = defaultdict(list)
+    """Side effects seen more than once for one key *within one repeat*.
+
+    Scoped per repeat because test traffic often names claims from a counter (``C-{n}``)
+    that restarts with each repeat's load process; the same id in two repeats is two
+    claims, not one claim paid twice.
+    """
+    groups: dict[tuple[str, str, RepeatKey | None], list[AuditEvent]] = defaultdict(list)
     for rec in audit:
         key_field = SIDE_EFFECTS.get(str(rec.get("event")))
         if key_field is not None and rec.get(key_field) is not None:
-            groups[(str(rec["event"]), str(rec[key_field]))].append(rec)
+            where = _repeat_of(rec, submitted, locate)
+            groups[(str(rec["event"]), str(rec[key_field]), where)].append(rec)
     items = []
-    for (name, key), recs in sorted(groups.items()):
+    for (name, key, where), recs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
         if len(recs) < 2:
             continue
-        wids = sorted({str(r["workflow_id"]) for r in recs if r.get("workflow_id") is not None})
-        where: RepeatKey | None = None
-        for wid in wids:
-            sub = submitted.get(wid)
-            if sub is not None and sub.scenario is not None and sub.repeat is not None:
-                where = (sub.scenario, int(sub.repeat))
-                break
-        if where is None and locate is not None:
-            ts = recs[0].get("ts")
-            where = locate(float(ts)) if isinstance(ts, int | float) else None
         if where is not None:
             broken.add(where)
+        wids = sorted({str(r["workflow_id"]) for r in recs if r.get("workflow_id") is not None})
         field_name = SIDE_EFFECTS[name]
         items.append(WorkItem(
             workflow_id=",".join(wids) or f"{field_name}:{key}",
@@ -116,3 +114,15 @@ def _duplicates(audit: list[AuditEvent], submitted: dict[str, Event],
             detail=f"{name} {len(recs)} times for {field_name} {key}",
         ))
     return items
+
+
+def _repeat_of(rec: AuditEvent, submitted: dict[str, Event],
+               locate: Callable[[float], RepeatKey | None] | None) -> RepeatKey | None:
+    """The repeat of the audit event's workflow, else the repeat whose window holds its ``ts``."""
+    sub = submitted.get(str(rec.get("workflow_id")))
+    if sub is not None and sub.scenario is not None and sub.repeat is not None:
+        return (sub.scenario, int(sub.repeat))
+    ts = rec.get("ts")
+    if locate is not None and isinstance(ts, int | float):
+        return locate(float(ts))
+    return None

@@ -108,3 +108,22 @@ def test_baseline_failure_breaks_steady_state_before_but_is_not_fault_impact() -
     assert rep.failed_checks == ["steady state did not hold in baseline: api"]
     assert rep.faults[0].impact is False and rep.faults[0].mttr_s is None
     assert rep.score == pytest.approx(100 * (1 - 2 / 32))  # 2 of 8 baseline + 24 recover samples failed
+
+
+def test_duplicate_payouts_are_scoped_per_repeat() -> None:
+    """``C-{n}`` counters restart per repeat: the same claim id paid once in each of two
+    repeats is two claims; paid twice in one repeat (by its workflow) is a duplicate."""
+    b = build(RepeatPlan(repeat=0, repeats=2, workflows=["completed"]),
+              RepeatPlan(repeat=1, start=120, repeats=2, workflows=["completed"]))
+    wid0, wid1 = (e["workflow_id"] for e in b.events if e["kind"] == "workflow_submitted")
+    for wid, t in ((wid0, 101.0), (wid1, 121.0)):
+        b.audit.append({"ts": b.wall(t), "event": "payout_issued", "claim_id": "C-1", "workflow_id": wid})
+    card = score_run(b.run_data())
+    assert card.integrity.duplicated == [] and card.verdict == "pass"
+    b.audit.append({"ts": b.wall(125.0), "event": "payout_issued", "claim_id": "C-1", "workflow_id": wid1})
+    card = score_run(b.run_data())
+    (dup,) = card.integrity.duplicated
+    assert (dup.workflow_id, dup.scenario, dup.repeat) == (wid1, "s1", 1)
+    assert dup.detail == "payout_issued 2 times for claim_id C-1"
+    assert [r.passed for r in card.scenarios[0].repeats] == [True, False]
+    assert card.scenarios[0].score == 0.0 and card.verdict == "fail"
