@@ -28,6 +28,7 @@ DEFECTS: dict[str, str] = {
 }
 
 AGENTS: tuple[str, ...] = ("intake", "risk", "approval", "payout", "notify")
+PROTOCOLS: dict[str, str] = {"intake": "rest", "risk": "a2a", "approval": "rest", "payout": "mcp", "notify": "rest"}
 
 
 def check_defects(defects: Iterable[str]) -> list[str]:

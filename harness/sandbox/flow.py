@@ -25,12 +25,11 @@ from typing import Any, Protocol
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from harness.sandbox.common import JsonlFile
-from harness.sandbox.config import AGENTS, OrchestratorConfig
+from harness.sandbox.config import AGENTS, PROTOCOLS, OrchestratorConfig
 from harness.sandbox.policy import PolicyEngine
 from harness.sandbox.resilience import AgentError, AgentRejected, Breaker, Caller, ContractError
 from harness.sandbox.telemetry import make_tracer
 
-PROTOCOLS = {"intake": "rest", "risk": "a2a", "approval": "rest", "payout": "mcp", "notify": "rest"}
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b")
 

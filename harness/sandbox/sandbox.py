@@ -33,8 +33,7 @@ from harness.model.system import (
     TraceSource,
     WorkflowApi,
 )
-from harness.sandbox.config import AGENTS, OrchestratorConfig, Resilience, check_defects
-from harness.sandbox.flow import PROTOCOLS
+from harness.sandbox.config import AGENTS, PROTOCOLS, OrchestratorConfig, Resilience, check_defects
 from harness.sandbox.policy import policy_files
 from harness.system.ports import free_ports
 from harness.system.supervisor import ProcessError, ProcessSpec, Supervisor

@@ -15,7 +15,7 @@ import pytest
 
 from harness.sandbox import Resilience, Sandbox, SandboxClient
 
-#: small timeouts and backoffs so a failing agent shows its effect in well under a second
+#: small timeouts and backoffs so a failing agent shows its effect within a couple of seconds
 FAST = Resilience(timeout_s=2.0, max_attempts=3, backoff_base_s=0.05, backoff_max_s=0.5, breaker_threshold=5,
                   breaker_cooldown_s=0.5, approval_retry_s=0.2, approval_deadline_s=60.0, storm_attempts=12)
 
