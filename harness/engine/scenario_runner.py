@@ -149,12 +149,16 @@ class ScenarioRunner:
 
     def _inject(self, item: _Planned) -> None:
         target = item.spec.target.edge or item.spec.target.service or ""
+        # The event carries the time the injection *began*: some faults block (a crash waits
+        # for the restart), and their impact starts at once, so MTTD must count from here.
+        t_mono, t_wall = time.monotonic(), time.time()
         self.session.inject(item.fault)
         item.injected = True
         self.status.active_faults.append(f"{item.spec.type}@{target}")
         self._emit("fault_injected", fault_id=item.fault.fault_id, type=item.spec.type, target=target,
                    params=item.spec.params, stream=item.spec.stream, toxicity=item.spec.toxicity,
-                   ttl_s=item.fault.ttl_s)
+                   ttl_s=item.fault.ttl_s, t_mono=t_mono, t_wall=t_wall,
+                   duration_ms=round((time.monotonic() - t_mono) * 1000, 1))
 
     def _revert(self, item: _Planned) -> None:
         if not item.injected or item.reverted:
@@ -162,6 +166,7 @@ class ScenarioRunner:
         item.reverted = True
         target = item.spec.target.edge or item.spec.target.service or ""
         error = None
+        t_mono, t_wall = time.monotonic(), time.time()
         try:
             self.session.revert(item.fault)
         except Exception as exc:  # recorded, and the ledger keeps it for `harness cleanup`
@@ -169,7 +174,8 @@ class ScenarioRunner:
         label = f"{item.spec.type}@{target}"
         if label in self.status.active_faults:
             self.status.active_faults.remove(label)
-        self._emit("fault_reverted", fault_id=item.fault.fault_id, ok=error is None, error=error)
+        self._emit("fault_reverted", fault_id=item.fault.fault_id, ok=error is None, error=error,
+                   t_mono=t_mono, t_wall=t_wall, duration_ms=round((time.monotonic() - t_mono) * 1000, 1))
 
     # -- the repeat -------------------------------------------------------------------
     def run(self, name: str, scenario: Scenario, repeat: int) -> RepeatOutcome:
