@@ -157,7 +157,9 @@ def execute_run(
     result = RunResult(run_id, run_dir, EXIT_OK)
     say = on_event or (lambda _msg: None)
     status = status or LiveStatus()
-    ledger = CleanupLedger(ledger_path or Path(".harness") / "ledger.jsonl")
+    ledger_path = ledger_path or Path(".harness") / "ledger.jsonl"
+    leftovers = _clean_leftovers(ledger_path, supervisor, say)
+    ledger = CleanupLedger(ledger_path)
 
     def load_factory(profile: Any, on_sample: Callable[[Any], None], name: str, repeat: int,
                      max_runtime_s: float = 3600.0) -> Any:
@@ -178,7 +180,7 @@ def execute_run(
     with JournalWriter(run_dir / "journal.jsonl") as journal:
         journal.emit("run_start", run_id=run_id, system=system.name, seed=seed, git_sha=git_sha(),
                      versions=_versions(), scenarios=[n for n, _ in scenarios], overrides=overrides,
-                     pid=os.getpid())
+                     pid=os.getpid(), leftovers_reverted=leftovers)
         try:
             with FaultSession(ledger) as session:
                 runner = ScenarioRunner(journal=journal, system=system, session=session,
@@ -209,6 +211,22 @@ def execute_run(
     if score:
         _score_and_report(result, out_root, say)
     return result
+
+
+def _clean_leftovers(ledger_path: Path, supervisor: Any, say: Callable[[str], None]) -> list[str]:
+    """Revert what a killed earlier run left in the ledger (live runs are skipped), before starting."""
+    from harness.faults.guard import cleanup
+
+    if not ledger_path.exists():
+        return []
+    report = cleanup(ledger_path, supervisor=supervisor)
+    done = [row.fault_id for row in report.rows if row.outcome == "reverted"]
+    if done:
+        say(f"reverted {len(done)} fault(s) a killed earlier run left behind: {', '.join(done)}")
+    for row in report.rows:
+        if row.outcome in {"failed", "manual"}:
+            say(f"warning: leftover fault {row.fault_id} ({row.target}): {row.outcome}: {row.detail}")
+    return done
 
 
 def _score_and_report(result: RunResult, out_root: Path, say: Callable[[str], None]) -> None:
