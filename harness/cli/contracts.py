@@ -177,6 +177,21 @@ def register(app: typer.Typer) -> None:
             n = len(json.loads(path.read_text(encoding="utf-8"))["interactions"])
             typer.echo(f"wrote {path} ({n} interaction{'s' if n != 1 else ''})")
 
+    @group.command("record")
+    def record_cmd(
+        system: Path = typer.Option(..., "--system", "-s", help=SYSTEM_HELP),
+        to: Path | None = typer.Option(None, "--to", help="JSONL file to append exchanges to"),
+        stop: bool = typer.Option(False, "--stop", help="stop recording"),
+    ) -> None:
+        """Start (--to FILE) or stop (--stop) traffic recording on every proxied edge."""
+        from harness.contracts.run import set_recording
+        from harness.errors import ConfigError
+
+        if (to is None) == (not stop):
+            raise ConfigError("give exactly one of --to FILE or --stop", field="--to/--stop")
+        names = set_recording(_system(system), None if stop else to)
+        typer.echo(f"recording {'stopped' if stop else f'to {to}'} on: {', '.join(names)}")
+
     @group.command("verify")
     def verify_cmd(
         system: Path = typer.Option(..., "--system", "-s", help=SYSTEM_HELP),
@@ -248,4 +263,4 @@ def register(app: typer.Typer) -> None:
         for path in snapshot(spec, out, services=_services(spec, service)):
             typer.echo(f"wrote {path}")
 
-    _ = (run_cmd, openapi_cmd, generate_cmd, verify_cmd, diff_cmd, deploy_cmd, snapshot_cmd)
+    _ = (run_cmd, openapi_cmd, record_cmd, generate_cmd, verify_cmd, diff_cmd, deploy_cmd, snapshot_cmd)

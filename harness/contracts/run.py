@@ -150,3 +150,23 @@ def snapshot(system: SystemSpec, out_dir: str | Path = DEFAULT_DIR, *,
             path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             written.append(path)
     return written
+
+
+def set_recording(system: SystemSpec, path: str | Path | None, *, timeout: float = 10.0) -> list[str]:
+    """Switch traffic recording on (to ``path``, JSONL appended) or off (None) on every proxy
+    of ``system``'s edges, through the proxy API; returns the proxy names."""
+    proxies = [e.proxy for e in system.edges if e.proxy]
+    if not proxies:
+        raise ConfigError("no edge in system.yaml runs through a proxy, so nothing can be recorded",
+                          field="edges[].proxy")
+    target = str(Path(path).resolve()) if path is not None else None
+    with httpx.Client(base_url=system.proxy.api_url, timeout=timeout, trust_env=False) as api:
+        for name in proxies:
+            try:
+                resp = api.post(f"/proxies/{name}", json={"record": target})
+            except httpx.HTTPError as exc:
+                raise ConfigError(f"proxy API unreachable: {exc}", field="proxy.api_url") from None
+            if resp.status_code >= 400:
+                raise ConfigError(f"proxy {name!r} refused recording: HTTP {resp.status_code} {resp.text[:200]}",
+                                  field="edges[].proxy")
+    return [p for p in proxies if p]

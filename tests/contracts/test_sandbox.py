@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from harness.cli import main
 from harness.contracts import generate_pacts, run_all, snapshot, verify_pacts
+from harness.contracts.run import set_recording
 from harness.model.system import SystemSpec
 from harness.sandbox import Sandbox, SandboxClient, make_claim
 
@@ -39,17 +39,17 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Healthy]:
     recording = root / "traffic.jsonl"
     with Sandbox(root / "healthy", with_proxy=True) as sb:
         assert sb.proxy_api_url, "the sandbox must run its proxy for recording"
-        with httpx.Client(base_url=sb.proxy_api_url, timeout=10, trust_env=False) as api:
-            for agent in AGENTS:
-                api.post(f"/proxies/{agent}", json={"record": str(recording)}).raise_for_status()
-            with SandboxClient(sb.urls, sb.state_dir) as client:
-                # 5000 needs approval, so every agent is called at least once
-                ids = [client.submit(make_claim(amount)) for amount in (120.0, 5000.0, 300.0)]
-                for wf in ids:
-                    client.wait(wf, timeout_s=60)
-                    assert client.status(wf)["state"] == "SUCCESS"
-            for agent in AGENTS:
-                api.post(f"/proxies/{agent}", json={"record": None}).raise_for_status()
+        system_yaml = sb.write_system_yaml()
+        with pytest.raises(SystemExit) as exc:
+            main(["contracts", "record", "--system", str(system_yaml), "--to", str(recording)])
+        assert exc.value.code == 0
+        with SandboxClient(sb.urls, sb.state_dir) as client:
+            # 5000 needs approval, so every agent is called at least once
+            ids = [client.submit(make_claim(amount)) for amount in (120.0, 5000.0, 300.0)]
+            for wf in ids:
+                client.wait(wf, timeout_s=60)
+                assert client.status(wf)["state"] == "SUCCESS"
+        assert set_recording(sb.system_spec(), None) == list(AGENTS)
         spec = sb.system_spec()
         contracts = root / "contracts"
         snapshot(spec, contracts)
