@@ -33,7 +33,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from harness import __version__
-from harness.faults.proxy.registry import ApiError, Registry, bad_body
+from harness.faults.proxy.registry import Registry
+from harness.faults.proxy.validation import ApiError, bad_body
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -184,7 +185,7 @@ def test_fuzz_toxic_api_never_500s(api: ProxyApi, echo_server: ThreadServer, bod
     resp = api.client.post(f"/proxies/{name}/toxics", json=body)
     _check(resp)
     if resp.status_code == 200:
-        toxic = resp.json()["name"]
+        toxic = quote(resp.json()["name"], safe="")
         _check(api.client.post(f"/proxies/{name}/toxics/{toxic}", json=update))
         assert api.client.delete(f"/proxies/{name}/toxics/{toxic}").status_code == 204
 
@@ -196,7 +197,7 @@ def test_fuzz_proxy_api_never_500s(api: ProxyApi, body: Any, raw: bytes) -> None
     resp = api.client.post("/proxies", json=body)
     _check(resp)
     if resp.status_code == 201:
-        name = resp.json()["name"]
+        name = quote(resp.json()["name"], safe="")
         _check(api.client.post(f"/proxies/{name}", json=body))
         assert api.client.delete(f"/proxies/{name}").status_code == 204
     _check(api.client.post("/populate", json=[body]))
@@ -204,5 +205,5 @@ def test_fuzz_proxy_api_never_500s(api: ProxyApi, body: Any, raw: bytes) -> None
         _check(api.client.post(path, content=raw))
     for name in api.client.get("/proxies").json():  # leave nothing listening
         if name not in api.created:
-            api.client.delete(f"/proxies/{name}")
+            assert api.client.delete(f"/proxies/{quote(name, safe='')}").status_code == 204
     assert json.loads(api.client.get("/version").text)  # the server is still alive

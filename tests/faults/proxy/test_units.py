@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.faults.proxy.registry import ApiError, parse_proxy, parse_ttl, split_hostport
 from harness.faults.proxy.toxics import TCP_TOXIC_ATTRIBUTES, slice_offsets, validate_tcp_toxic
+from harness.faults.proxy.validation import ApiError, parse_proxy, parse_ttl, split_hostport
 
 ANY_JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
