@@ -143,7 +143,9 @@ class Caller:
         r = self.cfg.resilience
         storm = self.cfg.has("retry_storm")
         attempts = 1 if self.cfg.has("no_retry") else r.storm_attempts if storm else r.max_attempts
-        timeout = None if self.cfg.has("no_timeout") else r.timeout_s
+        # Waiting for a free pooled connection is our own congestion, not the agent's fault,
+        # so it is not bounded by (nor counted against) the agent's timeout.
+        timeout = None if self.cfg.has("no_timeout") else httpx.Timeout(r.timeout_s, pool=None)
         log = attempts_log if attempts_log is not None else []
         last: AgentError = AgentUnavailable(self.name, "not attempted")
         for i in range(attempts):
@@ -158,7 +160,7 @@ class Caller:
                     resp = self._client.request(method, path, json=json, headers={**(headers or {}), **extra},
                                                 timeout=timeout)
                 except httpx.TimeoutException as exc:
-                    last = AgentUnavailable(self.name, f"timeout after {timeout}s ({type(exc).__name__})", 504)
+                    last = AgentUnavailable(self.name, f"timeout after {r.timeout_s}s ({type(exc).__name__})", 504)
                     self.breaker.failure()
                 except httpx.TransportError as exc:
                     last = AgentUnavailable(self.name, f"unreachable ({type(exc).__name__}: {exc})", 503)
