@@ -202,3 +202,23 @@ def test_can_i_deploy_mcp(tmp_path: Path) -> None:
         "tool 'pay' is not offered by the new version"]
     with pytest.raises(ConfigError, match="not a pact file"):
         can_i_deploy("payout", json.loads(pacts[0].read_text()), pacts)
+
+
+def test_cli_usage_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    system = tmp_path / "system.yaml"
+    system.write_text("name: s\nservices:\n  - name: a\n    kind: agent\n    protocol: a2a\n"
+                      "    base_url: http://127.0.0.1:9\n    external: true\n")
+    cases = [
+        (["contracts", "run", "--system", str(system), "--suite", "soap"], "unknown contract suite(s) ['soap']"),
+        (["contracts", "a2a", "--system", str(system), "--service", "zz"], "unknown service 'zz'; known: a"),
+        (["contracts", "record", "--system", str(system), "--stop"], "no edge in system.yaml runs through a proxy"),
+        (["contracts", "generate", "--recording", str(tmp_path / "none.jsonl")], "none.jsonl: recording not found"),
+        (["contracts", "can-i-deploy", "--provider", "a", "--contract", str(system), "--pacts", str(tmp_path)],
+         "cannot tell what this is"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2, argv
+        assert message in err and "Traceback" not in err, err
