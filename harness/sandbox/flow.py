@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from harness.sandbox.common import JsonlFile
@@ -199,7 +200,7 @@ def approval(wf_id: str, claim: dict[str, Any], risk_score: float) -> dict[str, 
     try:
         out = act("approval", wf_id, claim, _ctx(claim), call)
     except AgentRejected:
-        raise
+        raise  # the approver answered (with a 4xx): that is not "unreachable"
     except AgentError as exc:
         return {"reachable": False, "error": str(exc)}
     return {"reachable": True, **out}
@@ -208,6 +209,8 @@ def approval(wf_id: str, claim: dict[str, Any], risk_score: float) -> dict[str, 
 def payout(wf_id: str, claim: dict[str, Any], approved: bool, enforce: bool) -> dict[str, Any]:
     c = ctx()
     key = f"{wf_id}:payout"
+    context = _ctx(claim, approved=approved, money=True)
+    decision_now = c.policy.check("payout", "issue_payout", context).decision
 
     def call(log: list[dict[str, Any]]) -> dict[str, Any]:
         args: dict[str, Any] = {"claim_id": claim["claim_id"], "amount": float(claim["amount"]),
@@ -220,8 +223,6 @@ def payout(wf_id: str, claim: dict[str, Any], approved: bool, enforce: bool) -> 
                 args["idempotency_key"] = f"{wf_id}:payout:{uuid.uuid4().hex[:8]}"
             return {}
 
-        from opentelemetry import trace
-
         args["trace_id"] = format(trace.get_current_span().get_span_context().trace_id, "032x")
         resp = c.callers["payout"].request("POST", "/mcp", json=rpc, attempts_log=log, before_attempt=per_attempt,
                                            headers={"Accept": "application/json, text/event-stream"})
@@ -231,8 +232,6 @@ def payout(wf_id: str, claim: dict[str, Any], approved: bool, enforce: bool) -> 
             raise AgentRejected("payout", f"tool error: {body.get('error') or result.get('content')}", status=502)
         return dict(result.get("structuredContent") or {})
 
-    context = _ctx(claim, approved=approved, money=True)
-    decision_now = c.policy.check("payout", "issue_payout", context).decision
     return act("payout", wf_id, claim, context, call, tool="issue_payout", enforce=enforce)
 
 
