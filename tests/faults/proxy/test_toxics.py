@@ -312,3 +312,30 @@ def test_unreachable_upstream_closes_the_client(api: ProxyApi) -> None:
             assert sock.recv(10) == b""
         except ConnectionResetError:
             pass
+
+
+def test_bulk_data_intact_through_chained_toxics(api: ProxyApi, bulk_server: ThreadServer,
+                                                 echo_server: ThreadServer) -> None:
+    name, port = api.create(bulk_server.port)
+    api.toxic(name, "latency", latency=5)
+    body = {"type": "slicer", "name": "s", "attributes": {"average_size": 50_000, "size_variation": 1000}}
+    assert api.client.post(f"/proxies/{name}/toxics", json=body).status_code == 200
+    body = {"type": "bandwidth", "name": "b", "attributes": {"rate": 100_000}}
+    assert api.client.post(f"/proxies/{name}/toxics", json=body).status_code == 200
+    total = 3_000_000
+    with connect(port, timeout=20) as sock:
+        sock.sendall(f"{total}\n".encode())
+        data = recv_all(sock)
+    block = bytes(range(256)) * 256
+    assert data == (block * (total // len(block) + 1))[:total]
+
+    name, port = api.create(echo_server.port)
+    api.toxic(name, "latency", stream="upstream", latency=2)
+    payload = bytes(range(256)) * 4000  # 1 MB through the slow path, echoed back
+    received = bytearray()
+    with connect(port, timeout=20) as sock:
+        sender = threading.Thread(target=lambda: (sock.sendall(payload), sock.shutdown(socket.SHUT_WR)))
+        sender.start()
+        received += recv_all(sock)
+        sender.join()
+    assert bytes(received) == payload
