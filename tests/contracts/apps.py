@@ -203,9 +203,9 @@ class PayoutResult(TypedDict):
     payout_ref: str
 
 
-def mcp_app(*, lie: bool = False) -> Any:
-    """A payments MCP server (stateless JSON mode). ``lie=True`` makes issue_payout return
-    structured content that violates its own outputSchema."""
+def mcp_app(*, lie: bool = False, stateful: bool = False) -> Any:
+    """A payments MCP server (stateless JSON mode, or ``stateful``: sessions + SSE bodies).
+    ``lie=True`` makes issue_payout return structured content that violates its own outputSchema."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
@@ -220,7 +220,7 @@ def mcp_app(*, lie: bool = False) -> Any:
         counter["n"] += 1
         return {"claim_id": claim_id, "amount": amount, "status": "paid", "payout_ref": f"PAY-{counter['n']}"}
 
-    inner = server.streamable_http_app(stateless_http=True, json_response=True)
+    inner = server.streamable_http_app(stateless_http=not stateful, json_response=not stateful)
     if not lie:
         return inner
 

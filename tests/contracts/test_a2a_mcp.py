@@ -89,6 +89,13 @@ def test_healthy_mcp_server_passes_every_check(mcp_url: str) -> None:
     assert res.passed > 5 * 5
 
 
+def test_stateful_sse_mcp_server_is_checked_the_same_way() -> None:
+    with serve(mcp_app(stateful=True)) as url:
+        res = check_server(url + "/mcp", examples=3)
+        assert [t["name"] for t in list_tools(url + "/mcp")] == ["issue_payout"]
+    assert res.failures == [] and res.passed > 10
+
+
 def test_mcp_server_breaking_its_output_schema_is_caught() -> None:
     with serve(mcp_app(lie=True)) as url:
         res = check_server(url + "/mcp", examples=3)
