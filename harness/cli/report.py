@@ -39,7 +39,11 @@ def register(app: typer.Typer) -> None:
             console.print(f"{name:8} {path}", markup=False)
         if allure:
             try:
-                out = build_allure_report(outputs["allure"], Path(run_dir) / "allure-report")
+                from harness.report.data import load_scorecard
+
+                run_id = load_scorecard(Path(run_dir)).run.run_id
+                out = build_allure_report(outputs["allure"], Path(run_dir) / "allure-report",
+                                          name=f"harness run {run_id}")
             except AllureNotFound as exc:
                 Console(stderr=True, highlight=False, soft_wrap=True).print(f"allure: {exc}", markup=False)
                 raise typer.Exit(1) from None

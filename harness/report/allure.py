@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -192,15 +193,26 @@ def find_allure() -> str | None:
     return shutil.which("allure")
 
 
-def build_allure_report(results: Path, out: Path, *, timeout: float = 180.0) -> Path:
-    """Run ``allure generate`` into ``out``; raise AllureNotFound with the install hint."""
+def build_allure_report(results: Path, out: Path, *, name: str = "harness", timeout: float = 180.0) -> Path:
+    """Run ``allure generate`` into ``out`` as ONE ``index.html`` that opens from disk
+    (a multi-file Allure report needs a web server); raise AllureNotFound with the hint."""
     exe = find_allure()
     if exe is None:
         raise AllureNotFound(ALLURE_INSTALL_HINT)
     env = {**os.environ, "NO_COLOR": "1"}
     shutil.rmtree(out, ignore_errors=True)  # Allure 2 refuses an existing folder without --clean
-    proc = subprocess.run([exe, "generate", str(results), "-o", str(out)], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=str(results.parent), check=False)
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60, env=env,
+                             check=False).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        if version.startswith("2."):
+            cmd = [exe, "generate", str(results), "-o", str(out), "--clean", "--single-file"]
+        else:  # Allure 3: no --single-file flag; the awesome plugin takes it from a config file
+            config = Path(tmp) / "allurerc.json"
+            config.write_text(json.dumps({"name": name, "output": str(out.resolve()), "plugins": {
+                "awesome": {"options": {"singleFile": True, "reportName": name}}}}), encoding="utf-8")
+            cmd = [exe, "generate", str(results.resolve()), "-c", str(config)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp,
+                              check=False)
     if proc.returncode != 0 or not (out / "index.html").exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise HarnessError(f"allure generate failed (exit {proc.returncode}): {tail[0]}")

@@ -55,8 +55,11 @@ def test_allure_cli_accepts_the_results(run_dir: Path, tmp_path: Path) -> None:
             pytest.fail("Allure CLI missing: npm install --prefix .ci/allure allure")
         pytest.skip("Allure CLI not installed (npm install --prefix .ci/allure allure); CI requires it")
     out = write_allure_results(load_run(run_dir), tmp_path / "allure-results")
-    report = build_allure_report(out, tmp_path / "allure-report")
-    assert (report / "index.html").exists()
+    report = build_allure_report(out, tmp_path / "allure-report", name="harness run synth")
+    index = report / "index.html"
+    # one self-contained file (opens from disk), not an app that fetches data/ over HTTP
+    assert index.stat().st_size > 500_000 and not (report / "data").exists()
+    assert "<title> harness run synth </title>" in index.read_text(errors="replace")
     summary = json.loads((report / "summary.json").read_text()) if (report / "summary.json").exists() else None
     if summary is not None:  # Allure 3 writes a summary; Allure 2 does not
         assert summary["stats"]["total"] == 13
