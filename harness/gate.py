@@ -170,7 +170,9 @@ def _combine(values: list[Any], agg: str | None) -> float | None:
         elif isinstance(v, int | float):
             flat.append(float(v))
     if not flat:
-        return None if agg in ("min", "max", "mean") else 0.0
+        # nothing to count is 0; values that exist but were all unmeasured are "not measured"
+        unmeasured = bool(values) and all(v is None for v in values)
+        return None if agg in ("min", "max", "mean") or unmeasured else 0.0
     if agg == "min":
         return min(flat)
     if agg == "max":

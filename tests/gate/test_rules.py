@@ -43,6 +43,12 @@ def test_reading_figures(bad: Scorecard) -> None:
     assert read_figure(bad, "contracts[payout v1->v2].failed") == 1  # selector by edge, with spaces
     assert read_figure(bad, "scenarios[no-such].score") is None
     assert read_figure(bad, "verdict") == "fail"
+    empty = healthy_scorecard()
+    empty.scenarios = []
+    assert read_figure(empty, "scenarios.aborted") == 0  # nothing to count
+    assert read_figure(empty, "min(scenarios.score)") is None  # no minimum of nothing
+    unmeasured = healthy_scorecard()
+    assert read_figure(unmeasured, "scenarios.mttr.p95") is None  # every value None: not measured
 
 
 @pytest.mark.parametrize("figure", ["mttr.p59", "scenario.score", "resilience_score.x", "median(mttr.p95)",
