@@ -13,7 +13,8 @@ from harness.report import write_reports
 from tests.report.conftest import XSS, retitle
 from tests.report.synth import write_run
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium") or "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
@@ -21,7 +22,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 @pytest.mark.browser
 @pytest.mark.slow
 def test_report_renders_offline_in_chromium(tmp_path: Path, artifacts_dir: Path) -> None:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium with `apt-get install -y chromium`")
     from playwright.sync_api import Route, sync_playwright
 
