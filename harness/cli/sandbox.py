@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
         """Start every sandbox process, wait for health, write system.yaml, show where things listen."""
         from harness.sandbox import Sandbox
 
-        sb = Sandbox(state_dir, defects=defect, with_proxy=not no_proxy, otlp_endpoint=otlp_endpoint or None)
+        sb = Sandbox(state_dir, defects=defect, with_proxy=not no_proxy, otlp_endpoint=otlp_endpoint or None,
+                     detached=True)
         with console.status("starting the sandbox ..."):
             sb.up()
         _show(sb)

@@ -61,7 +61,7 @@ class Sandbox:
 
     def __init__(self, state_dir: Path | str, defects: Sequence[str] = (), with_proxy: bool = True,
                  resilience: Resilience | dict[str, Any] | None = None, otlp_endpoint: str | None = None,
-                 ready_timeout_s: float = 90.0) -> None:
+                 ready_timeout_s: float = 90.0, detached: bool = False) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.defects = check_defects(defects)
         self.with_proxy = with_proxy and proxy_available()
@@ -69,6 +69,7 @@ class Sandbox:
                            else Resilience.model_validate(resilience or {}))
         self.otlp_endpoint = otlp_endpoint
         self.ready_timeout_s = ready_timeout_s
+        self.detached = detached  # True: processes outlive this Python process (the CLI)
         self.supervisor = Supervisor(self.state_dir)
         self.urls: dict[str, str] = {}
         self.edges: dict[str, dict[str, str]] = {}  # callee -> {listen, upstream}
@@ -153,7 +154,7 @@ class Sandbox:
             specs.append(ProcessSpec(
                 name="proxy", argv=[sys.executable, "-m", PROXY_MODULE, "--host", HOST, "--port", str(api_port)],
                 health_url=f"{self.proxy_api_url}/version", url=self.proxy_api_url, port=api_port,
-                ready_timeout_s=self.ready_timeout_s))
+                ready_timeout_s=self.ready_timeout_s, detached=self.detached))
         self.supervisor.start_many(specs)
         if self.with_proxy:
             self._populate_proxy()
@@ -168,7 +169,8 @@ class Sandbox:
         for d in self.defects:
             argv += ["--defect", d]
         return ProcessSpec(name=name, argv=argv, health_url=f"http://{HOST}:{port}/healthz",
-                           url=f"http://{HOST}:{port}", port=port, ready_timeout_s=self.ready_timeout_s)
+                           url=f"http://{HOST}:{port}", port=port, ready_timeout_s=self.ready_timeout_s,
+                           detached=self.detached)
 
     def _populate_proxy(self) -> None:
         body = [{"name": a, "listen": e["listen"], "upstream": e["upstream"], "enabled": True}

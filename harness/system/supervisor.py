@@ -12,12 +12,15 @@ Public API used by other layers: :meth:`Supervisor.pid`, :meth:`~Supervisor.rest
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,10 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     ready_timeout_s: float = 60.0
+    #: False ties the process to the supervising process: it gets SIGTERM when that dies
+    #: (even by SIGKILL), so a killed test run leaves nothing behind. True for
+    #: ``harness sandbox up``, whose processes must outlive the command.
+    detached: bool = False
 
 
 @dataclass
@@ -60,6 +67,25 @@ class ProcessRecord:
     pid: int = 0
     start_time: int = 0  # /proc/<pid>/stat field 22: identifies the process beyond its pid
     log: str = ""
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A preexec hook asking Linux to SIGTERM the child when its parent dies (PR_SET_PDEATHSIG).
+
+    Kept to one libc call: it runs between fork and exec. The parent-death signal fires
+    when the forking *thread* ends, so supervisors must start processes from a thread that
+    lives as long as they should; the supervisor only ties processes started from the main thread.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def hook() -> None:
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the prctl took effect
+            os._exit(1)
+
+    return hook
 
 
 def _proc_start_time(pid: int) -> int | None:
@@ -162,11 +188,14 @@ class Supervisor:
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{spec.name}.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+        # PDEATHSIG follows the forking thread; from any other thread it could fire early.
+        tie = not spec.detached and threading.current_thread() is threading.main_thread()
         with log_path.open("ab") as log:
             log.write(f"--- start {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(spec.argv)}\n".encode())
             log.flush()
             popen = subprocess.Popen(spec.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=spec.cwd, env=env, start_new_session=True)
+                                     cwd=spec.cwd, env=env, start_new_session=True,
+                                     preexec_fn=_die_with_parent(os.getpid()) if tie else None)
         self._popen[spec.name] = popen
         start_time = None
         for _ in range(100):  # /proc entry appears right after fork; be patient on a busy box

@@ -118,3 +118,40 @@ def test_redact_env_masks_secret_names() -> None:
     env = {"GITHUB_TOKEN": "a", "DB_PASSWORD": "b", "X_API_KEY": "c", "Authorization": "d", "HOME": "/h"}
     assert redact_env(env) == {"GITHUB_TOKEN": "***", "DB_PASSWORD": "***", "X_API_KEY": "***",
                                "Authorization": "***", "HOME": "/h"}
+
+
+def test_attached_processes_die_with_the_supervising_process(tmp_path: Path) -> None:
+    """A supervisor process killed with SIGKILL leaves no attached process behind; a detached one survives."""
+    import subprocess
+
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).parents[2])!r})
+from pathlib import Path
+from tests.sandbox.test_supervisor import spec
+from harness.system.supervisor import Supervisor
+tmp = Path({str(tmp_path)!r})
+sup = Supervisor(tmp)
+sup.start(spec(tmp, "attached"))
+sup.start(spec(tmp, "detached", detached=True))
+print(sup.pid("attached"), sup.pid("detached"), flush=True)
+time.sleep(600)
+"""
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        attached, detached = map(int, owner.stdout.readline().split())  # type: ignore[union-attr]
+        owner.kill()
+        owner.wait(timeout=10)
+        assert wait_gone(attached, timeout=10)
+        assert alive(detached)
+    finally:
+        owner.kill()
+        # The test server's own child is not tied to anything: take down the rest of its group.
+        grandchild = int((tmp_path / "attached.child").read_text())
+        try:
+            os.killpg(attached, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        assert wait_gone(grandchild)
+        Supervisor.load(tmp_path).stop_all()
+    assert wait_gone(detached)
