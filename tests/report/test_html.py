@@ -126,3 +126,14 @@ def test_scorecard_without_journal_renders_tables_only(tmp_path: Path) -> None:
     assert "No journal events for this scenario" in page
     assert plotly_js()[:300] not in page and len(page) < 100_000  # no charts, no 4 MB library
     assert set(out) == {"html", "summary", "junit", "allure"}
+
+
+def test_huge_lost_lists_are_capped(run_dir: Path) -> None:
+    from harness.model.scorecard import Scorecard, WorkItem
+
+    card = Scorecard.model_validate_json((run_dir / "scorecard.json").read_bytes())
+    card.integrity.lost = [WorkItem(workflow_id=f"w{i}") for i in range(700)]
+    (run_dir / "scorecard.json").write_text(card.model_dump_json())
+    page = render_html(load_run(run_dir))
+    assert page.count('<td class="fail-t">lost</td>') == 500
+    assert "… 200 more in scorecard.json" in page
