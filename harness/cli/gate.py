@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from harness.gate import GateResult
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +27,8 @@ def register(app: typer.Typer) -> None:
         baseline: Path | None = typer.Option(None, "--baseline", "-b",
                                              help="a baseline run folder or scorecard.json"),
         json_out: Path | None = typer.Option(None, "--json", help="also write the outcome as JSON here"),
+        markdown: Path | None = typer.Option(
+            None, "--markdown", help="append the outcome as a Markdown table (e.g. $GITHUB_STEP_SUMMARY)"),
     ) -> None:
         """Pass or fail a run against thresholds and a baseline (exit 0 pass, 1 fail, 2 usage error)."""
         from rich.console import Console
@@ -63,6 +69,24 @@ def register(app: typer.Typer) -> None:
                 "passed": result.passed, "run_id": card.run.run_id,
                 "baseline": base.run.run_id if base is not None else None,
                 "outcomes": [o.__dict__ for o in result.outcomes]}, indent=2), encoding="utf-8")
+        if markdown is not None:
+            with markdown.open("a", encoding="utf-8") as fh:
+                fh.write(_markdown(result, title))
         raise typer.Exit(result.exit_code)
 
     _ = gate_cmd
+
+
+def _markdown(result: GateResult, title: str) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("<", "&lt;")
+
+    def code(text: str) -> str:  # literal in a code span: no entity needed for < (GFM still wants \|)
+        return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+    icon = {"pass": "✅ pass", "fail": "❌ **fail**", "skip": "⏭️ skip"}
+    lines = [f"### {'✅ gate passed' if result.passed else '❌ gate failed'}: {cell(title)}", "",
+             "| rule | required | actual | result |", "|---|---|---|---|"]
+    lines += [f"| {code(o.rule)} | {code(o.required)} | {cell(o.actual)} | {icon[o.status]} |"
+              for o in result.outcomes]
+    return "\n".join(lines) + "\n\n"

@@ -34,11 +34,18 @@ def test_bad_run_fails_naming_rules_and_baseline_regression(tmp_path: Path) -> N
     run = tmp_path / "run"
     write_run(run, run_id="run", mttr_scale=1.3)
     out = tmp_path / "gate.json"
-    proc = _gate(str(run), "--rules", str(ROOT / "gate.yaml"), "--baseline", str(base), "--json", str(out))
+    md = tmp_path / "step-summary.md"
+    md.write_text("earlier content\n")
+    proc = _gate(str(run), "--rules", str(ROOT / "gate.yaml"), "--baseline", str(base), "--json", str(out),
+                 "--markdown", str(md))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "gate FAILED: 8 of 10 rules failed" in proc.stdout
     assert "FAIL resilience_score >= 80: resilience_score is 59.1, required >= 80" in proc.stdout
     assert "FAIL mttr.p95 vs baseline: not more than 20% higher: mttr.p95 3.5 -> 4.55, limit 4.2" in proc.stdout
+    summary = md.read_text()
+    assert summary.startswith("earlier content\n### ❌ gate failed")  # appended, not replaced
+    assert "| `resilience_score >= 80` | `>= 80` | 59.1 | ❌ **fail** |" in summary
+    assert "| `MTTR p95 at most 5 s` | `<= 5` | 4.55 | ✅ pass |" in summary
     result = json.loads(out.read_text())
     assert result["passed"] is False and result["baseline"] == "base"
     assert {o["status"] for o in result["outcomes"]} == {"pass", "fail"}
