@@ -68,16 +68,27 @@ class Shape:
     rpc_method: str | None
     tool: str | None
     status: int
+    body_keys: tuple[str, ...] | None = None
     samples: list[Exchange] = field(default_factory=list)
+    #: set by group_shapes when another shape shares the short description
+    qualified: bool = False
 
     @property
-    def description(self) -> str:
+    def short(self) -> str:
         what = f"{self.method} {self.template}"
         if self.rpc_method:
             what += f" {self.rpc_method}"
         if self.tool:
             what += f" {self.tool}"
         return f"{what} -> {self.status}"
+
+    @property
+    def description(self) -> str:
+        """Unique within a pact: the short form, plus the body's keys when two shapes differ
+        only by body (e.g. a call with and without an optional field)."""
+        if self.qualified and self.body_keys is not None:
+            return f"{self.short} {{{','.join(self.body_keys)}}}"
+        return self.short
 
 
 def path_template(path: str) -> str:
@@ -198,12 +209,26 @@ def read_exchanges(paths: Iterable[str | Path], *, har_provider: str | None = No
     return out
 
 
+def _body_keys(ex: Exchange) -> tuple[str, ...] | None:
+    """Top-level keys of a plain JSON object body (JSON-RPC bodies are told apart by method)."""
+    if isinstance(ex.req_body, dict) and ex.rpc_method is None:
+        return tuple(sorted(map(str, ex.req_body)))
+    return None
+
+
 def group_shapes(exchanges: Iterable[Exchange]) -> list[Shape]:
-    """Group by (proxy, method, path template, JSON-RPC method, tool, status), keeping order."""
+    """Group by (proxy, method, path template, JSON-RPC method, tool, body keys, status),
+    keeping first-seen order."""
     shapes: dict[tuple[Any, ...], Shape] = {}
     for ex in exchanges:
-        key = (ex.proxy, ex.method, path_template(ex.path), ex.rpc_method, ex.tool, ex.status)
+        keys = _body_keys(ex)
+        key = (ex.proxy, ex.method, path_template(ex.path), ex.rpc_method, ex.tool, keys, ex.status)
         if key not in shapes:
-            shapes[key] = Shape(ex.proxy, ex.method, key[2], ex.rpc_method, ex.tool, ex.status)
+            shapes[key] = Shape(ex.proxy, ex.method, key[2], ex.rpc_method, ex.tool, ex.status, keys)
         shapes[key].samples.append(ex)
+    seen: dict[tuple[str, str], int] = {}
+    for shape in shapes.values():
+        seen[(shape.proxy, shape.short)] = seen.get((shape.proxy, shape.short), 0) + 1
+    for shape in shapes.values():
+        shape.qualified = seen[(shape.proxy, shape.short)] > 1
     return list(shapes.values())

@@ -194,3 +194,17 @@ def test_cli_generate_and_verify(recorded: tuple[Path, SystemSpec], tmp_path: Pa
     with pytest.raises(SystemExit) as exc:
         main(["contracts", "verify", "--system", str(system_yaml), "--pacts", str(tmp_path / "nope")])
     assert exc.value.code == 2
+
+
+def test_bodies_with_different_keys_are_different_interactions(tmp_path: Path) -> None:
+    def line(body: dict[str, Any]) -> str:
+        obj = json.loads(_line(proxy="approval"))
+        obj["request"].update(path="/v1/approvals", body=body)
+        return json.dumps(obj)
+
+    rec = tmp_path / "rec.jsonl"
+    rec.write_text("\n".join([line({"claim_id": "C-1"}), line({"claim_id": "C-2", "note": "x"}),
+                              line({"claim_id": "C-3"})]) + "\n")
+    (path,) = generate_pacts([rec], tmp_path / "pacts", consumer="orchestrator")
+    descriptions = sorted(i["description"] for i in _pact(path)["interactions"])
+    assert descriptions == ["POST /v1/approvals -> 200 {claim_id,note}", "POST /v1/approvals -> 200 {claim_id}"]
