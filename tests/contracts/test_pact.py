@@ -208,3 +208,32 @@ def test_bodies_with_different_keys_are_different_interactions(tmp_path: Path) -
     (path,) = generate_pacts([rec], tmp_path / "pacts", consumer="orchestrator")
     descriptions = sorted(i["description"] for i in _pact(path)["interactions"])
     assert descriptions == ["POST /v1/approvals -> 200 {claim_id,note}", "POST /v1/approvals -> 200 {claim_id}"]
+
+
+def test_system_declared_state_handler_is_used(recorded: tuple[Path, SystemSpec], tmp_path: Path) -> None:
+    """A provider's own state endpoint (services[].provider_states_url) replaces the default."""
+    import httpx
+    from fastapi import FastAPI
+
+    from harness.contracts.run import verify_pacts
+
+    calls: list[dict[str, Any]] = []
+    generate_pacts([recorded[0]], tmp_path, system=recorded[1])
+    with serve(rest_app()) as rurl:
+        states = FastAPI()
+
+        @states.post("/state")
+        def change(body: dict[str, Any]) -> dict[str, Any]:
+            calls.append(body)
+            if body.get("action") == "setup" and "id" in body.get("params", {}):
+                claim = body["params"]["id"]
+                httpx.post(f"{rurl}/intake", json={"claim_id": claim, "amount": 1.0}, trust_env=False)
+            return {}
+
+        with serve(states) as surl:
+            system = _system({"intake": rurl})
+            system.services[1].provider_states_url = f"{surl}/state"
+            (res,) = verify_pacts(system, [tmp_path / "orchestrator-intake.json"])
+    assert (res.failed, res.passed) == (0, 2)
+    assert {(c["state"], c["action"]) for c in calls} >= {("intake C-0 exists", "setup"),
+                                                          ("intake is available", "setup")}
