@@ -91,7 +91,7 @@ def validate_tree(tree: Any, model: type[M], path: str) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
-        message = first["msg"]
+        message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; see `harness schema` for allowed fields)"
         elif "input" in first and first["type"] not in {"missing"} and not isinstance(first["input"], dict):
