@@ -26,6 +26,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTROL_PREFIX = "/_control"
@@ -85,6 +86,20 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return out
+
+
+class FaultRule(BaseModel):
+    """What ``POST /_control/faults`` accepts (strict, so a typo is a 400, not a silent no-op)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    fail_first: int = Field(0, ge=0, description="fail the next N matching requests")
+    status: int = Field(503, ge=400, le=599)
+    retry_after: float | None = Field(None, ge=0)
+    after_processing: bool = Field(False, description="run the request, then answer with the error")
+    delay_first: int = Field(0, ge=0, description="delay the next N matching requests")
+    delay_s: float = Field(0.0, ge=0, le=600)
+    path_prefix: str | None = None
 
 
 class AgentControls:
@@ -152,9 +167,7 @@ class AgentControls:
         if path == f"{CONTROL_PREFIX}/faults" and method == "POST":
             body = await _read_body(receive)
             try:
-                rule = json.loads(body or b"{}")
-                if not isinstance(rule, dict):
-                    raise ValueError("expected a JSON object")
+                rule = FaultRule.model_validate_json(body or b"{}").model_dump()
             except ValueError as exc:
                 await _send_json(send, 400, {"error": f"bad fault rule: {exc}"})
                 return

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.sandbox import Sandbox, SandboxClient, make_claim
 from harness.sandbox.policy import PolicyEngine
@@ -231,3 +234,48 @@ def test_healthy_run_never_bypasses_policy(client: SandboxClient) -> None:
     for event in client.audit():
         if "action" in event:
             assert event["decision"] == "Allow", event
+
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+json_values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=4)
+                           | st.dictionaries(st.text(max_size=10), kids, max_size=4), max_leaves=12)
+claim_like = st.fixed_dictionaries({}, optional={
+    "claim_id": st.one_of(st.text(max_size=30), st.integers()), "amount": st.one_of(st.floats(), st.integers(),
+                                                                                      st.text(max_size=5)),
+    "customer": json_values, "description": json_values})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(claim_like, json_values))
+def test_bad_claim_bodies_get_4xx_never_5xx(sandbox: Sandbox, body: object) -> None:
+    resp = httpx.post(f"{sandbox.urls['orchestrator']}/claims", json=body, timeout=10,
+                      headers={"Idempotency-Key": "fuzz-" + uuid.uuid4().hex})
+    assert resp.status_code in (202, 422), resp.text
+    if resp.status_code == 422:
+        assert resp.json()["detail"]
+
+
+rule_like = st.dictionaries(st.sampled_from(["fail_first", "status", "retry_after", "delay_first", "delay_s",
+                                             "path_prefix", "after_processing", "bogus"]), scalars, max_size=4)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(rule_like, json_values))
+def test_agent_fault_rules_are_validated_and_never_break_the_agent(sandbox: Sandbox, body: object) -> None:
+    agent = sandbox.urls["notify"]
+    try:
+        resp = httpx.post(f"{agent}/_control/faults", json=body, timeout=5)
+        assert resp.status_code in (200, 400), resp.text
+        if (body is not None and not isinstance(body, dict)) or (isinstance(body, dict) and "bogus" in body):
+            assert resp.status_code == 400
+        if resp.status_code == 400:
+            assert "bad fault rule" in resp.json()["error"]
+            return
+        rule = resp.json()["rule"]
+        if rule["delay_first"] and rule["delay_s"] > 1:
+            return  # a legitimately slow agent; not worth waiting for here
+        # An accepted rule makes the agent answer normally or with the injected status, never crash.
+        after = httpx.get(f"{agent}/v1/received", timeout=5)
+        assert after.status_code in {200, rule["status"]}
+    finally:
+        httpx.delete(f"{agent}/_control/faults", timeout=5)
