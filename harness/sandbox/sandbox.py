@@ -102,11 +102,18 @@ class Sandbox:
                               "run 'harness sandbox down' first", path=str(self.state_dir / "state.json"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._clear_previous_run()
-        try:
-            self._start()
-        except BaseException:
-            self.supervisor.stop_all(grace_s=1.0)
-            raise
+        for attempt in (1, 2):
+            try:
+                self._start()
+                return self
+            except ProcessError as exc:
+                self.supervisor.stop_all(grace_s=1.0)
+                # free_ports() is racy by nature: another test may grab a port first. Retry once.
+                if attempt == 2 or "address already in use" not in str(exc).lower():
+                    raise
+            except BaseException:
+                self.supervisor.stop_all(grace_s=1.0)
+                raise
         return self
 
     def _clear_previous_run(self) -> None:
