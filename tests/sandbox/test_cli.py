@@ -113,3 +113,21 @@ def test_unknown_defect_is_exit_2_without_traceback(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "no_such_defect" in res.stderr and "no_retry" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "state.json").exists()
+
+
+def test_status_reports_a_dead_process_and_down_still_cleans_up(tmp_path: Path) -> None:
+    from harness.system.supervisor import ProcessSpec, Supervisor
+
+    port = free_port()
+    sup = Supervisor(tmp_path)
+    sup.start(ProcessSpec(name="web", argv=[sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                          health_url=f"http://127.0.0.1:{port}/", url=f"http://127.0.0.1:{port}", cwd=str(tmp_path)))
+    sup.start(ProcessSpec(name="idle", argv=[sys.executable, "-c", "import time; time.sleep(60)"]))
+    idle = sup.pid("idle")
+    sup.stop("web", grace_s=1)  # dies behind the recorded state's back
+    status = harness("sandbox", "status", "--state-dir", str(tmp_path))
+    assert status.returncode == 1 and "stopped" in status.stdout and "running" in status.stdout
+    down = harness("sandbox", "down", "--state-dir", str(tmp_path))
+    assert down.returncode == 0 and "idle" in down.stdout
+    assert not alive(idle)
+    sup.stop_all()  # reaps our (already dead) children

@@ -155,3 +155,16 @@ time.sleep(600)
         assert wait_gone(grandchild)
         Supervisor.load(tmp_path).stop_all()
     assert wait_gone(detached)
+
+
+def test_never_healthy_process_times_out_with_a_clear_error(tmp_path: Path) -> None:
+    sup = Supervisor(tmp_path)
+    sleeper = ProcessSpec(name="mute", argv=[sys.executable, "-c", "import time; time.sleep(60)"],
+                          health_url=f"http://127.0.0.1:{free_port()}/", ready_timeout_s=1.0)
+    try:
+        with pytest.raises(ProcessError, match="not healthy in time: mute"):
+            sup.start(sleeper)
+        pid = sup.records["mute"].pid
+    finally:
+        sup.stop_all()
+    assert wait_gone(pid)
