@@ -97,6 +97,7 @@ class FaultRule(BaseModel):
     status: int = Field(503, ge=400, le=599)
     retry_after: float | None = Field(None, ge=0)
     after_processing: bool = Field(False, description="run the request, then answer with the error")
+    garble: bool = Field(False, description="failures answer 200 with truncated JSON instead of a status")
     delay_first: int = Field(0, ge=0, description="delay the next N matching requests")
     delay_s: float = Field(0.0, ge=0, le=600)
     path_prefix: str | None = None
@@ -133,6 +134,9 @@ class AgentControls:
         replay = _replay(body)
         if action.get("delay_s"):
             await asyncio.sleep(float(action["delay_s"]))
+        if action.get("garble"):
+            await _send_raw(send, 200, b'{"truncated": ')
+            return
         if action.get("status") and not action.get("after_processing"):
             await _send_json(send, int(action["status"]), {"error": "injected failure"},
                              retry_after=action.get("retry_after"))
@@ -159,7 +163,7 @@ class AgentControls:
         if rule.get("fail_first", 0) > 0:
             rule["fail_first"] -= 1
             action.update(status=rule.get("status", 503), retry_after=rule.get("retry_after"),
-                          after_processing=rule.get("after_processing", False))
+                          after_processing=rule.get("after_processing", False), garble=rule.get("garble", False))
         return action
 
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -212,7 +216,10 @@ def _replay(body: bytes) -> Receive:
 
 
 async def _send_json(send: Send, status: int, payload: Any, retry_after: float | None = None) -> None:
-    body = json.dumps(payload).encode()
+    await _send_raw(send, status, json.dumps(payload).encode(), retry_after)
+
+
+async def _send_raw(send: Send, status: int, body: bytes, retry_after: float | None = None) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))

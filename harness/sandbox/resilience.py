@@ -8,6 +8,7 @@ transient (:class:`AgentUnavailable`); any other 4xx is the caller's fault
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -115,6 +116,14 @@ def retry_after_s(value: str | None) -> float | None:
         return None
 
 
+def _is_json(resp: httpx.Response) -> bool:
+    try:
+        json.loads(resp.content)
+    except ValueError:
+        return False
+    return True
+
+
 def backoff_s(attempt: int, base: float, cap: float) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, so it never collapses to 0."""
     exp = min(cap, base * (2 ** attempt))
@@ -167,19 +176,23 @@ class Caller:
                     self.breaker.failure()
                 else:
                     entry["status"] = resp.status_code
-                    if resp.is_success:
+                    if resp.is_success and _is_json(resp):
                         self.breaker.success()
                         entry["outcome"] = "ok"
                         return resp
-                    transient = resp.status_code >= 500 or resp.status_code == 429
-                    if not transient and not self.cfg.has("wrong_error_mapping"):
-                        self.breaker.success()  # the agent is healthy; the request was wrong
-                        entry["outcome"] = "rejected"
-                        raise AgentRejected(self.name, f"HTTP {resp.status_code}: {resp.text[:200]}",
-                                            status=resp.status_code)
-                    self.breaker.failure()
-                    status = resp.status_code if transient else 502  # defect: 4xx surfaced as 5xx
-                    last = AgentUnavailable(self.name, f"HTTP {resp.status_code}: {resp.text[:200]}", status)
+                    if resp.is_success:  # 2xx with a truncated/garbled body: a broken answer, try again
+                        self.breaker.failure()
+                        last = AgentUnavailable(self.name, f"malformed JSON in HTTP {resp.status_code} response")
+                    else:
+                        transient = resp.status_code >= 500 or resp.status_code == 429
+                        if not transient and not self.cfg.has("wrong_error_mapping"):
+                            self.breaker.success()  # the agent is healthy; the request was wrong
+                            entry["outcome"] = "rejected"
+                            raise AgentRejected(self.name, f"HTTP {resp.status_code}: {resp.text[:200]}",
+                                                status=resp.status_code)
+                        self.breaker.failure()
+                        status = resp.status_code if transient else 502  # defect: 4xx surfaced as 5xx
+                        last = AgentUnavailable(self.name, f"HTTP {resp.status_code}: {resp.text[:200]}", status)
                     hint = retry_after_s(resp.headers.get("retry-after"))
             entry["outcome"] = str(last)
             if i == attempts - 1:

@@ -150,6 +150,14 @@ def test_retry_after_is_honoured(client: SandboxClient) -> None:
     assert second["ts"] - first["ts"] >= 0.6
 
 
+def test_garbled_json_answer_is_retried(client: SandboxClient) -> None:
+    client.fail("approval", fail_first=1, garble=True)
+    claim = make_claim(1800.0)
+    st = client.wait(client.submit(claim))
+    assert st["state"] == "SUCCESS" and st["result"]["status"] == "paid"
+    assert len(client.requests("approval", claim["claim_id"])) == 2
+
+
 def test_slow_agent_call_times_out_and_is_retried(client: SandboxClient) -> None:
     client.fail("risk", delay_first=1, delay_s=3.0)
     claim = make_claim(62.0)
@@ -256,7 +264,8 @@ def test_bad_claim_bodies_get_4xx_never_5xx(sandbox: Sandbox, body: object) -> N
 
 
 rule_like = st.dictionaries(st.sampled_from(["fail_first", "status", "retry_after", "delay_first", "delay_s",
-                                             "path_prefix", "after_processing", "bogus"]), scalars, max_size=4)
+                                             "path_prefix", "after_processing", "garble", "bogus"]), scalars,
+                            max_size=4)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
