@@ -244,12 +244,13 @@ def test_healthy_run_never_bypasses_policy(client: SandboxClient) -> None:
             assert event["decision"] == "Allow", event
 
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+finite = st.floats(allow_nan=False, allow_infinity=False)  # JSON has no NaN/Infinity
+scalars = st.none() | st.booleans() | st.integers() | finite | st.text(max_size=20)
 json_values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=4)
                            | st.dictionaries(st.text(max_size=10), kids, max_size=4), max_leaves=12)
 claim_like = st.fixed_dictionaries({}, optional={
-    "claim_id": st.one_of(st.text(max_size=30), st.integers()), "amount": st.one_of(st.floats(), st.integers(),
-                                                                                      st.text(max_size=5)),
+    "claim_id": st.one_of(st.text(max_size=30), st.integers()),
+    "amount": st.one_of(finite, st.integers(), st.text(max_size=5)),
     "customer": json_values, "description": json_values})
 
 
