@@ -180,6 +180,10 @@ class SideBase:
         self.out.feed_eof()
         self.conn.side_lost(self)
 
+    def reassert_pause(self) -> None:
+        if self._pause_reasons and self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
     def set_paused(self, reason: str, paused: bool) -> None:
         before = bool(self._pause_reasons)
         if paused:
@@ -495,5 +499,8 @@ def _attach_client(conn: Connection, side: Any) -> None:
 
 def _client_connected(side: Any) -> None:
     side.set_paused("connect", True)  # nothing is read before the upstream socket exists
+    # uvloop starts reading right after connection_made, undoing a pause made inside it; data
+    # that slips through meanwhile just waits in the Flow's queue.
+    side.conn.loop.call_soon(side.reassert_pause)
     side.conn.proxy.connection_opened(side.conn)
     side.conn.proxy.spawn(side.conn.connect_upstream())
