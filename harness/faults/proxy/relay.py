@@ -10,6 +10,13 @@ toxic stages in order (the *slow path*); the fast path resumes once the queue is
 and no toxic applies any more. Toxics added or removed while a connection is live take
 effect on the next chunk, as in Toxiproxy.
 
+HTTP mode: when the proxy records traffic or has an HTTP toxic at accept time, both sockets
+get ``HttpSide`` protocols instead. Reads still go through the same Flows (so TCP toxics
+apply underneath, on the bytes relay_http reads from either side), but a Flow's output
+feeds a StreamReader that ``relay_http`` consumes; relay_http writes to the sockets through
+StreamWriters and decides when the connection ends. Limitation: TCP toxics act on what
+relay_http *reads*, so ``slicer`` slices its input and its output is re-chunked by it.
+
 Directions use Toxiproxy's names: ``upstream`` is client -> server, ``downstream`` is
 server -> client. Whether a toxic applies to a connection (``toxicity``) is rolled once
 per connection and toxic (again when the toxic is updated), like Toxiproxy's links.
@@ -378,14 +385,13 @@ class Connection:
                     self._timers[toxic.id] = self.loop.call_later(ms / 1000.0, self.close)
         for tid in [t for t in self._rolls if t not in seen]:
             self._drop(tid)
-        order = {t.id: i for i, t in enumerate(toxics)}
-        by_dir: dict[str, list[tuple[int, Stage]]] = {"upstream": [], "downstream": []}
-        for toxic in toxics:
+        by_dir: dict[str, list[Stage]] = {"upstream": [], "downstream": []}
+        for toxic in toxics:  # in the order they were added: the chain order, as in Toxiproxy
             stage = self._rolls[toxic.id].stage
             if stage is not None:
-                by_dir[toxic.view.stream].append((order[toxic.id], stage))
+                by_dir[toxic.view.stream].append(stage)
         for flow in (self.up, self.down):
-            flow.stages = [s for _, s in sorted(by_dir[flow.name], key=lambda p: p[0])]
+            flow.stages = by_dir[flow.name]
             flow.refresh()
             if (flow.queue or (flow.eof and not flow.done)) and flow.pump is None:
                 flow._kick()
