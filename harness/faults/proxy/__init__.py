@@ -5,6 +5,11 @@ Public API:
   ``run()`` (blocking, signal-aware) — all in ``harness.faults.proxy.server``;
 - ``python -m harness.faults.proxy --host 127.0.0.1 --port PORT`` and ``harness proxy serve``.
 Imports here stay light: the server modules load starlette/uvicorn only when used.
+
+Modules: ``server`` (entry points), ``api`` (Toxiproxy HTTP API), ``registry`` (proxies,
+toxics, TTLs, metrics), ``validation`` (input checks, Toxiproxy error bodies), ``relay``
+(the data path), ``toxics`` (TCP toxic stages), ``hooks`` (lazy link to the HTTP relay
+and recorder, which live in ``http_toxics``/``recorder``).
 """
 
 from __future__ import annotations
