@@ -180,7 +180,9 @@ class Sandbox:
                            detached=self.detached)
 
     def _populate_proxy(self) -> None:
-        body = [{"name": a, "listen": e["listen"], "upstream": e["upstream"], "enabled": True}
+        # "http": true (harness extension) relays every connection as HTTP, so HTTP toxics added
+        # mid-run reach the orchestrator's pooled keep-alive connections too.
+        body = [{"name": a, "listen": e["listen"], "upstream": e["upstream"], "enabled": True, "http": True}
                 for a, e in self.edges.items()]
         try:
             resp = httpx.post(f"{self.proxy_api_url}/populate", json=body, timeout=10, trust_env=False)

@@ -73,6 +73,10 @@ class Proxy:
         self.conns: set[Connection] = set()
         self.record: str | None = None
         self.recorder: Any = None
+        # harness extension ``"http": true``: every connection goes through the HTTP-aware relay,
+        # so HTTP toxics added later reach live keep-alive connections too (a connection that
+        # started as a plain byte pump cannot be switched to HTTP mid-stream).
+        self.http = False
         self.down_ttl_s: float | None = None
         self.down_expires_at: float | None = None
         self.down_timer: asyncio.TimerHandle | None = None
@@ -124,9 +128,10 @@ class Proxy:
 
     # --- data path hooks ---------------------------------------------------------------------
     def _protocol(self) -> asyncio.Protocol:
-        # Decided per connection: HTTP-aware relaying only when recording or an HTTP toxic needs it.
+        # Decided per connection: HTTP-aware relaying when the proxy is declared HTTP, or when
+        # recording or an HTTP toxic needs it.
         relay = hooks.relay_http()
-        if relay is not None and (self.recorder is not None or self.http_views()):
+        if relay is not None and (self.http or self.recorder is not None or self.http_views()):
             return HttpClientSide(self, relay)
         return ClientSide(self)
 
@@ -174,6 +179,7 @@ class Proxy:
             "enabled": self.enabled,
             "toxics": [t.to_json() for t in self.toxics_in_api_order()],
             "record": self.record,
+            "http": self.http,
             "metrics": self.metrics(),
         }
         if self.down_ttl_s is not None:
@@ -252,6 +258,10 @@ class Registry:
         return proxy
 
     async def _apply(self, proxy: Proxy, spec: dict[str, Any], *, new: bool) -> None:
+        if spec.get("http") and hooks.relay_http() is None:
+            raise ApiError("HTTP mode is not available (harness.faults.proxy.http_toxics missing)", 400)
+        if "http" in spec:
+            proxy.http = spec["http"]
         if "record" in spec:
             set_recording(proxy, spec["record"])
         moved = False
@@ -338,7 +348,7 @@ class Registry:
         if not isinstance(name, str):
             raise bad_body("field 'name' must be a string")
         toxicity = parse_toxicity(body.get("toxicity", 1.0))
-        attributes = validate_attributes(type_, body.get("attributes"))
+        attributes = validate_attributes(type_, body.get("attributes"), stream)
         ttl_s = parse_ttl(body.get("ttl_s"))
         if proxy.find_toxic(name) is not None:
             raise ApiError("toxic already exists", 409)
@@ -361,7 +371,7 @@ class Registry:
         if attrs is not None and not isinstance(attrs, dict):
             raise bad_body("field 'attributes' must be an object")
         merged.update(attrs or {})
-        attributes = validate_attributes(toxic.view.type, merged)
+        attributes = validate_attributes(toxic.view.type, merged, toxic.view.stream)
         toxicity = parse_toxicity(body.get("toxicity", toxic.view.toxicity))
         if "ttl_s" in body:
             toxic.ttl_s = parse_ttl(body["ttl_s"])

@@ -50,7 +50,7 @@ def split_hostport(value: str, field: str) -> tuple[str, int]:
     return host, int(port_s)
 
 
-def validate_attributes(type_: str, attributes: Any) -> dict[str, Any]:
+def validate_attributes(type_: str, attributes: Any, stream: str = "downstream") -> dict[str, Any]:
     """Normalized attributes for a TCP or HTTP toxic type; ApiError 400 otherwise."""
     if type_ in TCP_TOXIC_TYPES:
         try:
@@ -63,7 +63,7 @@ def validate_attributes(type_: str, attributes: Any) -> dict[str, Any]:
     if attributes is not None and not isinstance(attributes, dict):
         raise bad_body("attributes must be a JSON object")
     try:
-        return dict(http.validate_http_toxic(type_, dict(attributes or {})))
+        return dict(http.validate_http_toxic(type_, dict(attributes or {}), stream=stream))
     except (ValueError, TypeError) as exc:
         raise bad_body(str(exc)) from None
 
@@ -103,6 +103,11 @@ def parse_proxy(body: Any, *, create: bool, where: str = "") -> dict[str, Any]:
         if not isinstance(body["enabled"], bool):
             raise bad_body(f"field 'enabled' must be true or false{where}")
         spec["enabled"] = body["enabled"]
+    if "http" in body:
+        # harness extension: relay every connection as HTTP/1.1 (see Proxy.http)
+        if not isinstance(body["http"], bool):
+            raise bad_body(f"field 'http' must be true or false{where}")
+        spec["http"] = body["http"]
     if "record" in body:
         if body["record"] is not None and (not isinstance(body["record"], str) or not body["record"]):
             raise bad_body(f"field 'record' must be a file path or null{where}")

@@ -96,3 +96,30 @@ def _timed(client: httpx.Client) -> float:
     start = time.perf_counter()
     assert client.get("/t").status_code == 200
     return time.perf_counter() - start
+
+
+def test_http_mode_lets_later_toxics_reach_live_keep_alive_connections(api: ProxyApi, http_upstream: int) -> None:
+    name, port = api.create(http_upstream, http=True)
+    assert api.get(name)["http"] is True
+    plain_name, plain_port = api.create(http_upstream)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client, \
+            httpx.Client(base_url=f"http://127.0.0.1:{plain_port}") as plain:
+        assert client.get("/before").status_code == 200  # the connection is open before the toxic
+        assert plain.get("/before").status_code == 200
+        api.toxic(name, "http_status", status=503)
+        api.toxic(plain_name, "http_status", status=503)
+        assert client.get("/after").status_code == 503
+        # without http mode the pooled connection stays a plain byte pump (documented limit) ...
+        assert plain.get("/after").status_code == 200
+    assert api.get(name)["metrics"]["connections_total"] == 1, "the same keep-alive connection was reused"
+    # ... while a new connection on the plain proxy does see the toxic
+    assert httpx.get(f"http://127.0.0.1:{plain_port}/new", headers={"Connection": "close"}).status_code == 503
+
+
+def test_http_toxics_refuse_the_upstream_stream(api: ProxyApi, http_upstream: int) -> None:
+    name, _ = api.create(http_upstream)
+    resp = httpx.post(f"{api.base}/proxies/{name}/toxics",
+                      json={"type": "http_status", "stream": "upstream", "attributes": {"status": 503}})
+    assert resp.status_code == 400 and "stream" in resp.json()["error"]
+    bad = httpx.post(f"{api.base}/proxies/{name}", json={"http": "yes"})
+    assert bad.status_code == 400 and "'http'" in bad.json()["error"]
