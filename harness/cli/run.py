@@ -25,6 +25,21 @@ def _default_scenarios() -> list[Path]:
     return found
 
 
+def _contract_suites(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    from harness.contracts.run import SUITES
+
+    if value.strip() == "all":
+        return tuple(SUITES)
+    chosen = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [c for c in chosen if c not in SUITES]
+    if unknown or not chosen:
+        raise ConfigError(f"--contracts: unknown suite(s) {unknown or [value]}; "
+                          f"use 'all' or some of {', '.join(SUITES)}")
+    return chosen
+
+
 def _attach_supervisor(system_path: Path) -> object | None:
     """The supervisor of a system started by ``harness sandbox up`` (state.json beside its system.yaml).
 
@@ -69,6 +84,9 @@ def register(app: typer.Typer) -> None:
                                                help="Locust master + N local workers for every scenario's load"),
         locust_master: str | None = typer.Option(None, "--locust-master", metavar="HOST:PORT",
                                                  help="attach load workers to an existing Locust master"),
+        contracts: str | None = typer.Option(None, "--contracts", metavar="SUITES",
+                                             help="after the scenarios, run contract suites into the run: "
+                                                  "'all' or a comma list of openapi,pact,a2a,mcp"),
     ) -> None:
         """Run scenarios: baseline -> inject -> observe -> revert -> recover, then score and report.
 
@@ -85,6 +103,7 @@ def register(app: typer.Typer) -> None:
         if defect and system is not None and not sandbox:
             raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
         status = LiveStatus()
+        suites = _contract_suites(contracts)
         load_overrides: dict[str, object] = {}
         if distributed is not None:
             load_overrides["distributed"] = distributed
@@ -111,7 +130,7 @@ def register(app: typer.Typer) -> None:
                 return execute_run(paths, spec, system_path=spec_path, out_root=out, repeats=repeats, seed=seed,
                                    supervisor=supervisor, allow_production=production, settle_s=settle,
                                    status=status, on_event=lambda msg: console.print(msg),
-                                   load_overrides=load_overrides)
+                                   load_overrides=load_overrides, contract_suites=suites)
             finally:
                 stop.set()
                 if live is not None:

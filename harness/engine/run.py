@@ -142,6 +142,7 @@ def execute_run(
     score: bool = True,
     run_id: str | None = None,
     load_overrides: dict[str, Any] | None = None,
+    contract_suites: Sequence[str] = (),
 ) -> RunResult:
     from harness.faults.guard import CleanupLedger, FaultSession
     from harness.faults.registry import build_fault
@@ -208,9 +209,24 @@ def execute_run(
     say(f"collected {counts['spans']} spans, {counts['audit']} audit events")
     if interrupted:
         return result
+    if contract_suites:
+        _run_contracts(system, contract_suites, result.run_dir, seed, say)
     if score:
         _score_and_report(result, out_root, say)
     return result
+
+
+def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, seed: int,
+                   say: Callable[[str], None]) -> None:
+    """Contract suites against the (recovered) system; results land in contracts.json for scoring."""
+    from harness.contracts.results import write_results
+    from harness.contracts.run import run_all
+
+    say(f"contract suites: {', '.join(suites)} ...")
+    results = run_all(system, suites=suites, seed=seed, report_dir=run_dir / "contracts")
+    write_results(results, run_dir)
+    failed = sum(r.failed for r in results)
+    say(f"contracts: {sum(r.passed for r in results)} checks passed, {failed} failed")
 
 
 def _clean_leftovers(ledger_path: Path, supervisor: Any, say: Callable[[str], None]) -> list[str]:
