@@ -58,7 +58,7 @@ def test_run_injects_and_reverts_every_fault_and_accounts_for_all_work(sandbox: 
                  write_scenario(tmp_path / "sc", "pause", PAUSE)]
     result = execute_run(scenarios, sandbox.system_spec(), system_path=sandbox.system_yaml_path,
                          out_root=tmp_path / "reports", supervisor=sandbox.supervisor, settle_s=20,
-                         ledger_path=tmp_path / "ledger.jsonl", seed=7)
+                         ledger_path=tmp_path / "ledger.jsonl", seed=7, contract_suites=("a2a", "mcp"))
     events = _events(result.run_dir)
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_start" and kinds[-1] == "run_end"
@@ -83,6 +83,9 @@ def test_run_injects_and_reverts_every_fault_and_accounts_for_all_work(sandbox: 
     # the run was scored and reported
     card = json.loads((result.run_dir / "scorecard.json").read_text())
     assert card["integrity"]["lost"] == [] and card["integrity"]["duplicated"] == []
+    suites = {(c["suite"], c["edge"]): c for c in card["contracts"]}
+    assert {s for s, _ in suites} == {"a2a", "mcp"}, "contract results must reach the scorecard"
+    assert all(c["passed"] > 0 and c["failed"] == 0 for c in suites.values()), suites
     for name in ("report.html", "summary.md", "junit.xml"):
         assert (result.run_dir / name).exists()
     ledger = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
