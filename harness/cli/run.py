@@ -5,7 +5,9 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -66,6 +68,32 @@ def _status_table(status: object) -> Table:
     return table
 
 
+def against_target(system: Path | None, sandbox: bool, defects: list[str],
+                   run: Callable[[Any, Path, Any], Any]) -> Any:
+    """Call ``run(spec, spec_path, supervisor)`` on ``--system``, or on a temporary sandbox brought up and down."""
+    from harness.model.loader import load_system
+
+    if defects and system is not None and not sandbox:
+        raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
+    if system is not None and not sandbox:
+        return run(load_system(system), system, _attach_supervisor(system))
+    from harness.sandbox import Sandbox
+
+    state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
+    console.print(f"starting the embedded sandbox in {state_dir} ...")
+    with Sandbox(state_dir, defects=defects) as box:
+        console.print(f"sandbox up: system.yaml at {box.system_yaml_path}")
+        result = run(box.system_spec(), Path(box.system_yaml_path), box.supervisor)
+    console.print("sandbox down")
+    return result
+
+
+def print_result(result: Any) -> None:
+    console.print(f"run {result.run_id}: {result.run_dir}")
+    for name, path in sorted(result.outputs.items()):
+        console.print(f"  {name}: {path}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
@@ -95,13 +123,11 @@ def register(app: typer.Typer) -> None:
         """
         from harness.engine.run import execute_run
         from harness.engine.scenario_runner import LiveStatus
-        from harness.model.loader import load_scenario, load_system
+        from harness.model.loader import load_scenario
 
         paths = list(scenarios) if scenarios else _default_scenarios()
         for path in paths:  # validate everything before touching anything
             load_scenario(path)
-        if defect and system is not None and not sandbox:
-            raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
         status = LiveStatus()
         suites = _contract_suites(contracts)
         load_overrides: dict[str, object] = {}
@@ -136,20 +162,8 @@ def register(app: typer.Typer) -> None:
                 if live is not None:
                     live.stop()
 
-        if system is not None and not sandbox:
-            result = run_against(load_system(system), system, _attach_supervisor(system))
-        else:
-            from harness.sandbox import Sandbox
-
-            state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
-            console.print(f"starting the embedded sandbox in {state_dir} ...")
-            with Sandbox(state_dir, defects=defect) as box:
-                console.print(f"sandbox up: system.yaml at {box.system_yaml_path}")
-                result = run_against(box.system_spec(), Path(box.system_yaml_path), box.supervisor)
-            console.print("sandbox down")
-        console.print(f"run {result.run_id}: {result.run_dir}")
-        for name, path in sorted(result.outputs.items()):
-            console.print(f"  {name}: {path}")
+        result = against_target(system, sandbox, defect, run_against)
+        print_result(result)
         raise typer.Exit(result.exit_code)
 
     _ = run_cmd

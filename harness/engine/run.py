@@ -143,6 +143,7 @@ def execute_run(
     run_id: str | None = None,
     load_overrides: dict[str, Any] | None = None,
     contract_suites: Sequence[str] = (),
+    before_phase: Callable[..., None] | None = None,
 ) -> RunResult:
     from harness.faults.guard import CleanupLedger, FaultSession
     from harness.faults.registry import build_fault
@@ -187,7 +188,7 @@ def execute_run(
                 runner = ScenarioRunner(journal=journal, system=system, session=session,
                                         build_fault=build_fault, supervisor=supervisor,
                                         load_factory=load_factory, status=status, settle_s=settle_s,
-                                        seed=seed, out_dir=run_dir)
+                                        seed=seed, out_dir=run_dir, before_phase=before_phase)
                 for name, scenario in scenarios:
                     for repeat in range(repeats or scenario.repeats):
                         say(f"scenario {name} repeat {repeat + 1}/{repeats or scenario.repeats}: {scenario.title}")

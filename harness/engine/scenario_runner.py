@@ -81,7 +81,8 @@ class ScenarioRunner:
     def __init__(self, *, journal: JournalWriter, system: SystemSpec, session: Any,
                  build_fault: Callable[..., Fault], supervisor: Any = None,
                  load_factory: Callable[..., Any] | None = None, status: LiveStatus | None = None,
-                 settle_s: float = 20.0, seed: int | None = None, out_dir: Any = None) -> None:
+                 settle_s: float = 20.0, seed: int | None = None, out_dir: Any = None,
+                 before_phase: Callable[[ScenarioRunner, str, Scenario], None] | None = None) -> None:
         self.journal = journal
         self.system = system
         self.session = session
@@ -92,12 +93,18 @@ class ScenarioRunner:
         self.settle_s = settle_s
         self.seed = seed
         self.out_dir = out_dir
+        # game days: a facilitator confirms each phase (and takes notes) before it starts
+        self.before_phase = before_phase
         self.workflow = WorkflowClient(system.workflow) if system.workflow else None
         self._submitted: dict[str, str] = {}
         self._sub_lock = threading.Lock()
         self._samples: deque[tuple[float, bool]] = deque(maxlen=20000)
 
     # -- event plumbing -------------------------------------------------------------
+    def note(self, message: str, author: str | None = None) -> None:
+        """A person's note during a game day, journaled with the current context."""
+        self._emit("note", message=message, author=author)
+
     def _emit(self, kind: str, **fields: Any) -> None:
         if kind == "workflow_submitted":
             with self._sub_lock:
@@ -230,6 +237,12 @@ class ScenarioRunner:
         inject_start: float | None = None
         for phase in PHASES:
             duration = getattr(scenario.phases, phase)
+            if self.before_phase is not None:
+                waited_from = time.monotonic()
+                self.before_phase(self, phase, scenario)
+                if inject_start is not None:
+                    # time spent waiting for the facilitator does not count against the fault schedule
+                    inject_start += time.monotonic() - waited_from
             start = time.monotonic()
             self.journal.set_context(phase=phase)
             self.status.phase, self.status.phase_ends_at = phase, start + duration
