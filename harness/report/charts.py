@@ -99,6 +99,14 @@ def timeline_figure(tl: Timeline) -> dict[str, Any]:
             "marker": {"symbol": "x", "color": "#dc3545", "size": 9},
             "hovertemplate": "%{y} failed at %{x:.1f} s<br>%{text}<extra></extra>", "xaxis": "x", "yaxis": "y3",
         })
+    if tl.notes:
+        data.append({
+            "type": "scatter", "mode": "markers", "name": "game-day note",
+            "x": [_r(m.t, 3) for m in tl.notes], "y": [_t(m.label or "note") for m in tl.notes],
+            "text": [_t(m.detail[:200]) for m in tl.notes],
+            "marker": {"symbol": "star", "color": "#6f42c1", "size": 10},
+            "hovertemplate": "%{y} at %{x:.1f} s<br>%{text}<extra></extra>", "xaxis": "x", "yaxis": "y3",
+        })
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     for w in tl.faults:

@@ -71,6 +71,7 @@ class Timeline:
     phases: list[Marker] = field(default_factory=list)
     probe_failures: list[Marker] = field(default_factory=list)
     aborts: list[Marker] = field(default_factory=list)
+    notes: list[Marker] = field(default_factory=list)  # game-day notes: label = author, detail = text
     samples: int = 0
 
 
@@ -179,6 +180,8 @@ def timelines(events: list[Event], *, max_buckets: int = 240) -> dict[str, Timel
                     tl.faults.append(_window(start_ev, t0, t, reverted=True))
             elif kind == "abort":
                 tl.aborts.append(Marker(t, "abort", ev.repeat, str(ev.get("reason", "") or "")))
+            elif kind == "note":
+                tl.notes.append(Marker(t, str(ev.get("author") or ""), ev.repeat, str(ev.get("message", "") or "")))
         for start_ev in open_faults.values():  # never reverted: shade to the end of the scenario
             tl.faults.append(_window(start_ev, t0, tl.duration, reverted=False))
         tl.faults.sort(key=lambda w: w.start)

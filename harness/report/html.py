@@ -82,7 +82,8 @@ def _group_violations(violations: list[Violation]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: -g["count"])
 
 
-def _scenario_view(sc: ScenarioResult, charts: dict[str, str], samples: dict[str, int]) -> dict[str, Any]:
+def _scenario_view(sc: ScenarioResult, charts: dict[str, str], samples: dict[str, int],
+                   notes: dict[str, list[Any]] | None = None) -> dict[str, Any]:
     failing_slos = [(r.repeat, s) for r in sc.repeats for s in r.slos if not s.passed]
     return {
         "result": sc,
@@ -91,6 +92,7 @@ def _scenario_view(sc: ScenarioResult, charts: dict[str, str], samples: dict[str
         "faults": [(r.repeat, f) for r in sc.repeats for f in r.faults],
         "failing_slos": failing_slos,
         "probes": [(r.repeat, p) for r in sc.repeats for p in r.probes],
+        "notes": (notes or {}).get(sc.scenario, []),
     }
 
 
@@ -112,7 +114,8 @@ def render_html(run: RunData, *, history: list[dict[str, Any]] | None = None,
     template = _environment().get_template("report.html.j2")
     return template.render(
         card=card,
-        scenarios=[_scenario_view(s, charts, {k: v.samples for k, v in tls.items()}) for s in card.scenarios],
+        scenarios=[_scenario_view(s, charts, {k: v.samples for k, v in tls.items()},
+                                  {k: v.notes for k, v in tls.items()}) for s in card.scenarios],
         extra_charts=[(name, charts[name]) for name in extra],
         trend=trend,
         violation_groups=_group_violations(card.policy.violations),

@@ -51,6 +51,8 @@ def test_facilitator_notes_and_phases(sandbox: Sandbox, tmp_path: Path) -> None:
     assert notes[1].phase == "baseline"
     kinds = [e.kind for e in events]
     assert kinds.count("fault_injected") == 1 and kinds.count("fault_reverted") == 1
+    html = (journal.parent / "report.html").read_text()
+    assert "Game-day notes" in html and "latency graph flat so far" in html and "game-day note" in html
 
 
 def test_facilitator_abort_reverts(sandbox: Sandbox, tmp_path: Path) -> None:
