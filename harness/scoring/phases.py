@@ -3,7 +3,9 @@
 A load sample counts as a failure when the request itself failed (``ok`` false, or an
 HTTP status >= 400 when ``ok`` is missing) *or* when it submitted a workflow that later
 failed or was lost: the user-visible outcome of "submit a claim" is the claim, not the
-202. Pending workflows are not failures (their outcome is unknown, not bad).
+202. Only the submitting request takes the outcome: a later status poll of a failed claim
+answered correctly, and charging it again would move an inject-phase failure into the
+recover phase. Pending workflows are not failures (their outcome is unknown, not bad).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ ALL = "all"
 """Key of the whole-repeat aggregate in ``RepeatResult.phases`` (SLOs with ``phase: all``)."""
 
 BAD_OUTCOMES = frozenset({"failed", "lost"})
+SUBMIT_TASKS = frozenset({"submit_claim"})
+"""Load task names whose samples submit work (see harness.load); only they carry its outcome."""
 
 
 def sample_ok(event: Event, outcomes: dict[str, str]) -> bool:
@@ -29,7 +33,8 @@ def sample_ok(event: Event, outcomes: dict[str, str]) -> bool:
         status = event.get("status")
         ok = isinstance(status, int) and 0 < status < 400
     wid = event.get("workflow_id")
-    if ok and wid is not None and outcomes.get(str(wid)) in BAD_OUTCOMES:
+    submits = event.get("name") in SUBMIT_TASKS
+    if ok and submits and wid is not None and outcomes.get(str(wid)) in BAD_OUTCOMES:
         return False
     return bool(ok)
 

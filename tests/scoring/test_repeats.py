@@ -81,6 +81,18 @@ def test_lost_workflow_fails_its_load_sample_and_floors_score() -> None:
     assert card.scenarios[0].repeats[0].failed_checks == ["integrity: a work item was lost or duplicated"]
 
 
+def test_only_the_submitting_sample_carries_a_failed_workflow() -> None:
+    b = build(RepeatPlan(workflows=["failed"], load_interval=None))
+    (wid,) = [e["workflow_id"] for e in b.events if e["kind"] == "workflow_submitted"]
+    b.add("load_sample", 101.0, scenario="s1", repeat=0, name="submit_claim", method="POST", status=202,
+          latency_ms=20.0, ok=True, workflow_id=wid)
+    b.add("load_sample", 107.0, scenario="s1", repeat=0, name="get_claim", method="GET", status=200,
+          latency_ms=5.0, ok=True, workflow_id=wid)  # a later poll answered correctly
+    rep = score_run(b.run_data()).scenarios[0].repeats[0]
+    assert rep.phases["baseline"].failures == 1
+    assert rep.phases["recover"].failures == 0 and rep.phases["recover"].availability == 1.0
+
+
 def test_unmeasurable_slo_fails() -> None:
     card = score_run(build(RepeatPlan(slos=[{"metric": "p95_latency_ms", "phase": "observe", "max": 100}])
                            ).run_data())
