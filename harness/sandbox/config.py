@@ -48,9 +48,9 @@ class Resilience(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timeout_s: float = Field(5.0, gt=0, description="per-call timeout")
-    max_attempts: int = Field(4, ge=1)
+    max_attempts: int = Field(6, ge=1)
     backoff_base_s: float = Field(0.2, ge=0)
-    backoff_max_s: float = Field(5.0, ge=0)
+    backoff_max_s: float = Field(2.0, ge=0)
     retry_after_cap_s: float = Field(30.0, ge=0, description="longest Retry-After the orchestrator obeys")
     breaker_threshold: int = Field(5, ge=1, description="consecutive failures that open the breaker")
     breaker_cooldown_s: float = Field(5.0, ge=0, description="open -> half-open after this long")

@@ -84,6 +84,18 @@ class Breaker:
             self._probing = True
             return True
 
+    def retry_in(self) -> float:
+        """Seconds until an open breaker lets a probe through (0 when it would now).
+
+        Callers wait this long instead of burning their attempts against an open breaker:
+        a durable workflow can afford to wait for the agent, and failing the claim while
+        the breaker cools down would turn a short outage into lost business.
+        """
+        with self._lock:
+            if self.state != "open":
+                return 0.0
+            return max(0.0, self.cooldown_s - (self._clock() - self._opened_at))
+
     def success(self) -> None:
         with self._lock:
             if self.state == "open" and self.never_closes:
@@ -163,6 +175,7 @@ class Caller:
             log.append(entry)
             if not self.breaker.allow():
                 last = BreakerOpen(self.name)
+                hint = self.breaker.retry_in()
             else:
                 extra = before_attempt(i) if before_attempt else {}
                 try:

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -147,3 +148,16 @@ def test_resilience_rejects_nonsense() -> None:
 
     with pytest.raises(pydantic.ValidationError):
         Resilience(max_attempts=0)
+
+
+def test_open_breaker_says_how_long_to_wait() -> None:
+    clock = Clock()
+    b = Breaker(threshold=1, cooldown_s=5.0, clock=clock)
+    assert b.retry_in() == 0.0
+    b.allow()
+    b.failure()
+    assert b.retry_in() == 5.0
+    clock.now += 3.5
+    assert b.retry_in() == pytest.approx(1.5)
+    clock.now += 2
+    assert b.retry_in() == 0.0 and b.allow()  # the waiting caller gets the half-open probe
