@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.model.scorecard import FaultResult, SloVerdict
-from harness.scoring.faults import ProbeObs, steady_after
+from harness.scoring.faults import ProbeObs, probe_phase, steady_after
 from harness.scoring.timeline import RepeatView
 
 
@@ -57,7 +57,7 @@ def faults_recovered(f: RepeatFacts) -> str | None:
 
 
 def steady_state_before(f: RepeatFacts) -> str | None:
-    bad = sorted({o.probe for o in f.series if not o.ok and f.view.phase_at(o.t) == "baseline"})
+    bad = sorted({o.probe for o in f.series if not o.ok and probe_phase(f.view, o) == "baseline"})
     return f"steady state did not hold in baseline: {', '.join(bad)}" if bad else None
 
 

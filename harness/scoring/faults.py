@@ -31,6 +31,7 @@ class ProbeObs:
     t: float
     probe: str
     ok: bool
+    done: float | None = None  # when the answer came (``t`` for successes)
 
 
 def probe_series(view: RepeatView) -> list[ProbeObs]:
@@ -49,8 +50,20 @@ def probe_series(view: RepeatView) -> list[ProbeObs]:
         t = e.t_mono
         if not ok and isinstance(lat, int | float) and 0 <= lat <= 3_600_000:
             t -= lat / 1000.0
-        obs.append((t, e.seq, ProbeObs(t, str(e.get("probe") or "?"), ok)))
+        obs.append((t, e.seq, ProbeObs(t, str(e.get("probe") or "?"), ok, e.t_mono)))
     return [o for _, _, o in sorted(obs, key=lambda x: (x[0], x[1]))]
+
+
+def probe_phase(view: RepeatView, obs: ProbeObs) -> str | None:
+    """The phase a probe result counts in: where it was sent (``obs.t``), except that a failure
+    answered after baseline ended belongs to the phase of its answer. A workflow probe sent just
+    before the fault and failed by it says nothing about the baseline."""
+    phase = view.phase_at(obs.t)
+    if phase == "baseline" and not obs.ok and obs.done is not None:
+        answered_in = view.phase_at(obs.done)
+        if answered_in is not None and answered_in != "baseline":
+            return answered_in
+    return phase
 
 
 def all_ok_moments(series: list[ProbeObs]) -> list[tuple[float, bool]]:

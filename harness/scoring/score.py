@@ -23,7 +23,7 @@ from harness.model.scorecard import (
 from harness.scoring import policy as pol
 from harness.scoring.checks import REPEAT_CHECKS, Check, RepeatFacts, run_checks
 from harness.scoring.data import RunData
-from harness.scoring.faults import ProbeObs, fault_results, probe_series, probes_until
+from harness.scoring.faults import ProbeObs, fault_results, probe_phase, probe_series, probes_until
 from harness.scoring.integrity import check_integrity
 from harness.scoring.phases import phase_stats, sample_ok, slo_verdicts
 from harness.scoring.resilience import SCORED_PROBE_PHASES, repeat_score, scenario_score, weighted_score
@@ -108,7 +108,7 @@ def score_repeat(view: RepeatView, outcomes: dict[str, str], agent_calls: dict[s
     slos = slo_verdicts(view.config.slos, stats)
     series = probe_series(view)
     faults = fault_results(view, series, slos)
-    scored = [o for o in series if view.phase_at(o.t) in SCORED_PROBE_PHASES]
+    scored = [o for o in series if probe_phase(view, o) in SCORED_PROBE_PHASES]
     held = sum(1 for o in scored if o.ok)
     score = 0.0 if integrity_broken else repeat_score(held, len(scored), slos)
     failed = run_checks(RepeatFacts(view, series, slos, faults, integrity_broken,

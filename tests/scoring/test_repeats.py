@@ -139,3 +139,17 @@ def test_duplicate_payouts_are_scoped_per_repeat() -> None:
     assert dup.detail == "payout_issued 2 times for claim_id C-1"
     assert [r.passed for r in card.scenarios[0].repeats] == [True, False]
     assert card.scenarios[0].score == 0.0 and card.verdict == "fail"
+
+
+def test_a_probe_failed_by_the_fault_does_not_spoil_the_baseline() -> None:
+    b = build(RepeatPlan())
+    inject_start = next(e["t_mono"] for e in b.events if e["kind"] == "phase_start" and e.get("phase") == "inject")
+    # a workflow probe sent 0.3 s before the fault, answered (failed) 0.2 s after it began
+    b.add("probe", inject_start + 0.2, scenario="s1", repeat=0, probe="api", ok=False, latency_ms=500.0)
+    rep = score_run(b.run_data()).scenarios[0].repeats[0]
+    assert not any("baseline" in c for c in rep.failed_checks), rep.failed_checks
+    # the same failure answered within baseline does spoil it
+    b2 = build(RepeatPlan())
+    b2.add("probe", inject_start - 0.1, scenario="s1", repeat=0, probe="api", ok=False, latency_ms=200.0)
+    rep2 = score_run(b2.run_data()).scenarios[0].repeats[0]
+    assert "steady state did not hold in baseline: api" in rep2.failed_checks
