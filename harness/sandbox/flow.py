@@ -195,7 +195,10 @@ def approval(wf_id: str, claim: dict[str, Any], risk_score: float) -> dict[str, 
     def call(log: list[dict[str, Any]]) -> dict[str, Any]:
         body = {"claim_id": claim["claim_id"], "amount": claim["amount"], "risk_score": risk_score,
                 "description": claim.get("description", "")}
-        return ctx().callers["approval"].request("POST", "/v1/approvals", json=body, attempts_log=log).json()
+        # fail_open_approval: an approver that "fails open" gives up at the first error, no retries
+        once = 1 if ctx().cfg.has("fail_open_approval") else None
+        return ctx().callers["approval"].request("POST", "/v1/approvals", json=body, attempts_log=log,
+                                                 max_attempts=once).json()
 
     try:
         out = act("approval", wf_id, claim, _ctx(claim), call)

@@ -155,7 +155,8 @@ class Caller:
 
     def request(self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None,
                 attempts_log: list[dict[str, Any]] | None = None,
-                before_attempt: Callable[[int], dict[str, str]] | None = None) -> httpx.Response:
+                before_attempt: Callable[[int], dict[str, str]] | None = None,
+                max_attempts: int | None = None) -> httpx.Response:
         """Send with retries; return the 2xx response or raise an :class:`AgentError`.
 
         ``before_attempt(i)`` may return extra headers per attempt (the duplicate_payout
@@ -164,6 +165,8 @@ class Caller:
         r = self.cfg.resilience
         storm = self.cfg.has("retry_storm")
         attempts = 1 if self.cfg.has("no_retry") else r.storm_attempts if storm else r.max_attempts
+        if max_attempts is not None:
+            attempts = min(attempts, max_attempts)
         # Waiting for a free pooled connection is our own congestion, not the agent's fault,
         # so it is not bounded by (nor counted against) the agent's timeout.
         timeout = None if self.cfg.has("no_timeout") else httpx.Timeout(r.timeout_s, pool=None)
