@@ -156,6 +156,7 @@ def execute_run(
     run_id = run_id or new_run_id()
     run_dir = out_root / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
+    _point_latest(out_root, run_id)
     result = RunResult(run_id, run_dir, EXIT_OK)
     say = on_event or (lambda _msg: None)
     status = status or LiveStatus()
@@ -215,6 +216,16 @@ def execute_run(
     if score:
         _score_and_report(result, out_root, say)
     return result
+
+
+def _point_latest(out_root: Path, run_id: str) -> None:
+    """``<out_root>/latest`` -> the newest run folder (replaced atomically), for scripts and people."""
+    link, tmp = out_root / "latest", out_root / f".latest-{run_id}"
+    try:
+        tmp.symlink_to(run_id, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:  # a filesystem without symlinks: nothing depends on the link
+        tmp.unlink(missing_ok=True)
 
 
 def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, seed: int,
