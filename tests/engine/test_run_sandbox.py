@@ -88,6 +88,7 @@ def test_run_injects_and_reverts_every_fault_and_accounts_for_all_work(sandbox: 
     assert all(c["passed"] > 0 and c["failed"] == 0 for c in suites.values()), suites
     for name in ("report.html", "summary.md", "junit.xml"):
         assert (result.run_dir / name).exists()
+    assert (tmp_path / "reports" / "latest").resolve() == result.run_dir.resolve()
     ledger = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
     assert ledger, "faults must be written to the cleanup ledger"
 
