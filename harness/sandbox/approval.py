@@ -11,13 +11,12 @@ import threading
 import time
 import uuid
 
-from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from harness.sandbox.common import AgentControls, agent_arg_parser, serve
+from harness.sandbox.common import AgentControls, RequestBody, agent_arg_parser, rest_app, serve
 
 
-class ApprovalRequest(BaseModel):
+class ApprovalRequest(RequestBody):
     claim_id: str = Field(min_length=1)
     amount: float = Field(gt=0)
     risk_score: float = Field(ge=0, le=1)
@@ -33,7 +32,7 @@ class ApprovalDecision(BaseModel):
 
 
 def create_app() -> AgentControls:
-    app = FastAPI(title="approval agent", version="1.0.0")
+    app = rest_app("approval agent")
     log: list[ApprovalDecision] = []
     lock = threading.Lock()
 

@@ -11,6 +11,12 @@ Each agent carries a small ASGI middleware, :class:`AgentControls`, with two job
 These are the agent's own, real failure modes; the fault layer's proxy injects the same
 kinds of failures from outside. Tests of the sandbox use the controls so they do not
 depend on the proxy.
+
+REST agents build their FastAPI app with :func:`rest_app`, which keeps them true to their
+OpenAPI documents (what ``harness contracts openapi`` checks with schemathesis): the
+``400`` FastAPI answers for an unparsable body is documented, and a ``405`` lists in
+``Allow`` every method of the path, also when they are served by separate routes. Their
+request bodies derive from :class:`RequestBody`, which accepts only what the schema allows.
 """
 
 from __future__ import annotations
@@ -24,10 +30,14 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from starlette.responses import Response
 
 CONTROL_PREFIX = "/_control"
 _CLAIM_RE = re.compile(rb'"claim_id"\s*:\s*"([^"]+)"')
@@ -48,6 +58,61 @@ def serve(app: ASGIApp, host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+class RequestBody(BaseModel):
+    """Base of the REST agents' request bodies: no lax coercions their JSON Schema does not
+    promise (pydantic would take ``true`` or ``"5"`` for a number; an integer still is one)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class ErrorDetail(BaseModel):
+    """The body of an HTTP error, as FastAPI sends it: {"detail": "what went wrong"}."""
+
+    detail: str
+
+
+def rest_app(title: str, version: str = "1.0.0") -> FastAPI:
+    """A FastAPI app for a REST agent whose answers all match its OpenAPI document.
+
+    * ``400``: FastAPI answers ``{"detail": "There was an error parsing the body"}`` to a
+      body it cannot decode (invalid UTF-8, ...) and the HTTP server answers 400 to a
+      malformed request on any path, so every operation documents it.
+    * ``405``: Starlette's ``Allow`` names the methods of the first route whose path
+      matched; the handler here names those of every route of the path (GET and POST on
+      one path are two routes).
+    """
+    from fastapi import FastAPI
+
+    app = FastAPI(title=title, version=version, responses={
+        400: {"model": ErrorDetail, "description": "Malformed request (e.g. a body that is not UTF-8 JSON)"}})
+    app.add_exception_handler(405, _method_not_allowed)
+    return app
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route of ``app`` serves for the request's path, sorted."""
+    from starlette.routing import Route, get_route_path
+
+    path = get_route_path(scope)
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return sorted(methods)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException
+
+    detail = exc.detail if isinstance(exc, HTTPException) else None
+    headers = dict(getattr(exc, "headers", None) or {})
+    allowed = allowed_methods(request.app, request.scope)
+    if allowed:
+        headers["Allow"] = ", ".join(allowed)
+    return await http_exception_handler(request, HTTPException(405, detail, headers=headers))
 
 
 class JsonlFile:

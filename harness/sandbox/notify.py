@@ -12,20 +12,19 @@ import threading
 import time
 from typing import Any
 
-from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from harness.sandbox.common import AgentControls, JsonlFile, agent_arg_parser, serve
+from harness.sandbox.common import AgentControls, JsonlFile, RequestBody, agent_arg_parser, rest_app, serve
 
 
-class Notification(BaseModel):
+class Notification(RequestBody):
     claim_id: str = Field(min_length=1)
     status: str
     customer: dict[str, str] = Field(default_factory=dict)
     template: str = "claim-status"
 
 
-class PlainMessage(BaseModel):
+class PlainMessage(RequestBody):
     claim_id: str = Field(min_length=1)
     text: str
 
@@ -37,7 +36,7 @@ class Receipt(BaseModel):
 
 
 def create_app(record: JsonlFile | None = None) -> AgentControls:
-    app = FastAPI(title="notify agent (external vendor)", version="1.0.0")
+    app = rest_app("notify agent (external vendor)")
     received: list[dict[str, Any]] = []
     lock = threading.Lock()
 

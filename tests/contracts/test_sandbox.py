@@ -81,11 +81,6 @@ def test_a2a_and_mcp_suites_pass_on_the_healthy_sandbox(healthy: Healthy) -> Non
         assert r.passed > 20
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "schemathesis finds real defects in the sandbox's REST agents (owned by the sandbox layer): "
-    "intake answers 422 {'detail': str} for an empty description its schema allows (ST202, ST108); "
-    "notify answers an undocumented 400 for malformed JSON (ST103); approval's 405 Allow header omits GET "
-    "(ST205). See docs/contracts.md."))
 def test_openapi_suite_passes_on_the_healthy_sandbox(healthy: Healthy, tmp_path: Path) -> None:
     results = run_all(healthy.spec, suites=["openapi"], openapi_examples=5, report_dir=tmp_path)
     assert {r.edge for r in results} == {"orchestrator->intake", "orchestrator->approval", "orchestrator->notify"}
