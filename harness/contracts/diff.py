@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import ConfigError
+from harness.model.loader import read_text_file
 
 Kind = Literal["openapi", "a2a", "mcp", "pact"]
 Direction = Literal["input", "output"]
@@ -48,12 +49,7 @@ class Change:
 def load_doc(path: str | Path) -> Any:
     """Read a JSON or YAML contract file; ConfigError (exit 2) on anything unreadable."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", path=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read file: {exc}", path=str(p)) from None
+    text = read_text_file(p)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from harness.errors import ConfigError
+from harness.model.loader import read_text_file
 
 # Headers worth keeping in a pact request: what a provider needs to route and parse the
 # call. Credentials are never kept (the recorder already redacted their values).
@@ -181,12 +182,7 @@ def read_exchanges(paths: Iterable[str | Path], *, har_provider: str | None = No
     out: list[Exchange] = []
     for raw in paths:
         p = Path(raw)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError("recording not found", path=str(p)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read recording: {exc}", path=str(p)) from None
+        text = read_text_file(p, "recording")
         stripped = text.lstrip()
         if stripped.startswith("{") and '"log"' in stripped[:200]:
             try:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from harness.engine.workflow import WorkflowClient
-from harness.model.pointer import resolve
+from harness.jsontools import resolve_pointer
 from harness.model.scenario import CommandProbe, HttpProbe, JsonCheck, WorkflowProbe
 
 Emit = Callable[..., Any]
@@ -34,7 +34,7 @@ class ProbeResult:
 
 def _check_json(check: JsonCheck, doc: Any) -> str | None:
     """None if the check holds, else why not."""
-    value = resolve(doc, check.pointer, default=None)
+    value = resolve_pointer(doc, check.pointer)
     if check.equals is not None and value != check.equals:
         return f"{check.pointer} = {value!r}, expected {check.equals!r}"
     if check.min is not None or check.max is not None:

@@ -13,21 +13,10 @@ from typing import Any
 
 import httpx
 
-from harness.model.pointer import resolve as pointer
+from harness.jsontools import render_template, resolve_pointer
 from harness.model.system import WorkflowApi
 
 _counter = itertools.count(1)
-
-
-def render_body(template: Any, n: int, token: str) -> Any:
-    """Fill ``{n}``/``{uuid}`` placeholders in every string of a JSON template."""
-    if isinstance(template, dict):
-        return {k: render_body(v, n, token) for k, v in template.items()}
-    if isinstance(template, list):
-        return [render_body(v, n, token) for v in template]
-    if isinstance(template, str):
-        return template.replace("{n}", str(n)).replace("{uuid}", token)
-    return template
 
 
 class WorkflowClient:
@@ -40,14 +29,14 @@ class WorkflowClient:
     def submit(self, body: dict[str, Any] | None = None) -> tuple[str, str]:
         """Submit one work item; return ``(workflow_id, idempotency_key)``. Raises httpx errors."""
         n, token = next(_counter), uuid.uuid4().hex
-        payload = render_body(body if body is not None else self.api.body, n, token)
+        payload = render_template(body if body is not None else self.api.body, n, token)
         headers = {}
         key = f"harness-{token}"
         if self.api.idempotency_header:
             headers[self.api.idempotency_header] = key
         resp = self._client.request(self.api.submit_method, self.api.submit_url, json=payload, headers=headers)
         resp.raise_for_status()
-        wf_id = pointer(resp.json(), self.api.id_pointer)
+        wf_id = resolve_pointer(resp.json(), self.api.id_pointer)
         if wf_id is None:
             raise ValueError(f"submit response has no {self.api.id_pointer!r}: {resp.text[:200]}")
         return str(wf_id), key
@@ -58,7 +47,7 @@ class WorkflowClient:
         if resp.status_code == 404:
             return "UNKNOWN"
         resp.raise_for_status()
-        return str(pointer(resp.json(), self.api.state_pointer, "UNKNOWN"))
+        return str(resolve_pointer(resp.json(), self.api.state_pointer, "UNKNOWN"))
 
     def is_done(self, state: str) -> bool:
         return state in self.api.done_states

@@ -18,6 +18,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from harness.jsontools import render_template, resolve_pointer  # re-exported for the locustfile
+
 __all__ = [
     "ENV_CONFIG",
     "ENV_SINK",
@@ -100,47 +102,6 @@ class LineDecoder:
         return len(self._buf)
 
 
-def resolve_pointer(doc: Any, pointer: str) -> Any:
-    """RFC 6901 JSON pointer lookup; ``None`` when any step is missing.
-
-    Kept here (not jsonpointer) so the locustfile stays stdlib + locust only.
-    """
-    if pointer == "":
-        return doc
-    if not pointer.startswith("/"):
-        return None
-    cur = doc
-    for raw in pointer[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(cur, dict):
-            if token not in cur:
-                return None
-            cur = cur[token]
-        elif isinstance(cur, list):
-            if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
-                return None
-            idx = int(token)
-            if idx >= len(cur):
-                return None
-            cur = cur[idx]
-        else:
-            return None
-    return cur
-
-
-def render_template(template: Any, n: int, token: str) -> Any:
-    """Fill ``{n}`` (a counter unique within the run) and ``{uuid}`` in every string.
-
-    Same placeholders as the engine's workflow client, so one ``system.yaml`` body works
-    for probes and load alike.
-    """
-    if isinstance(template, dict):
-        return {k: render_template(v, n, token) for k, v in template.items()}
-    if isinstance(template, list):
-        return [render_template(v, n, token) for v in template]
-    if isinstance(template, str):
-        return template.replace("{n}", str(n)).replace("{uuid}", token)
-    return template
 
 
 def status_url_for(status_url: str, workflow_id: str) -> str:

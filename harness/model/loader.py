@@ -106,15 +106,19 @@ def load_text(text: str, model: type[M], path: str = "<string>") -> M:
     return validate_tree(parse_yaml_text(text, path), model, path)
 
 
-def load_file(path: str | Path, model: type[M]) -> M:
+def read_text_file(path: str | Path, what: str = "file") -> str:
+    """A UTF-8 text file's content; ConfigError naming the file (exit 2) when it cannot be read."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("file not found", path=str(p)) from None
+        raise ConfigError(f"{what} not found", path=str(p)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read file: {exc}", path=str(p)) from None
-    return load_text(text, model, str(p))
+        raise ConfigError(f"cannot read {what}: {exc}", path=str(p)) from None
+
+
+def load_file(path: str | Path, model: type[M]) -> M:
+    return load_text(read_text_file(path), model, str(path))
 
 
 def load_system(path: str | Path) -> SystemSpec:
@@ -134,12 +138,5 @@ def detect_kind(tree: Any) -> type[BaseModel]:
 
 def validate_file(path: str | Path) -> BaseModel:
     """Validate a system or scenario file (kind guessed from its content)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", path=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read file: {exc}", path=str(p)) from None
-    tree = parse_yaml_text(text, str(p))
-    return validate_tree(tree, detect_kind(tree), str(p))
+    tree = parse_yaml_text(read_text_file(path), str(path))
+    return validate_tree(tree, detect_kind(tree), str(path))
