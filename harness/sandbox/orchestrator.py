@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from harness.sandbox.common import agent_arg_parser, serve
+from harness.sandbox.common import ErrorDetail, agent_arg_parser, serve
 from harness.sandbox.config import OrchestratorConfig
 
 
@@ -127,7 +127,9 @@ def create_app(cfg: OrchestratorConfig) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return client_error(422, [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()])
+        # FastAPI's documented 422 shape (HTTPValidationError): loc, msg and type per item
+        return client_error(422, [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                                  for e in exc.errors()])
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -157,7 +159,7 @@ def create_app(cfg: OrchestratorConfig) -> FastAPI:
             handle = DBOS.start_workflow(registered["workflow"], body)
         return {"workflow_id": handle.get_workflow_id()}
 
-    @app.get("/claims/{workflow_id}")
+    @app.get("/claims/{workflow_id}", responses={404: {"model": ErrorDetail, "description": "unknown workflow"}})
     def status(workflow_id: str) -> dict[str, Any]:
         if not durable:
             run = memory.get(workflow_id)
