@@ -460,6 +460,13 @@ def _close(writer: asyncio.StreamWriter, reset: bool) -> None:
     writer.close()
 
 
+#: The tasks running :func:`relay_http` right now. asyncio keeps only weak references to tasks, and
+#: once the client has half-closed (its socket leaves the selector) while the relay waits on the
+#: upstream, nothing else may reach a connection's task: the garbage collector would then destroy it
+#: mid-request, silently dropping the response. Holding them here keeps every live connection alive.
+_LIVE: set[asyncio.Task[Any]] = set()
+
+
 async def relay_http(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
                      upstream_reader: asyncio.StreamReader, upstream_writer: asyncio.StreamWriter, *,
                      toxics: Callable[[], Sequence[ToxicView]], recorder: Recorder | None,
@@ -469,20 +476,35 @@ async def relay_http(client_reader: asyncio.StreamReader, client_writer: asyncio
     Applies the proxy's HTTP toxics per request (``toxics()`` is asked each time, so toxics added
     or removed mid-connection take effect on the next request) and records each exchange when a
     ``recorder`` is given. Closes both connections before returning; never raises for bad traffic.
+    The running task is kept referenced until then, so callers need not hold it themselves.
     """
     relay = _Relay(client_reader, client_writer, upstream_reader, upstream_writer, toxics, recorder, proxy_name)
+    task = asyncio.current_task()
+    if task is not None:
+        _LIVE.add(task)
+    closing = False  # the coroutine itself is being closed (GeneratorExit): it must not await again
     try:
         await relay.run()
     except (ConnectionError, HttpParseError, asyncio.IncompleteReadError, OSError):
         pass  # a peer went away or spoke garbage mid-stream: nothing left to relay
+    except GeneratorExit:
+        closing = True
+        raise
     finally:
-        if relay.reset:
-            await _flushed(client_writer)
-        _close(client_writer, relay.reset)
-        _close(upstream_writer, False)
-        for w in (client_writer, upstream_writer):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(w.wait_closed(), 1.0)
+        if task is not None:
+            _LIVE.discard(task)
+        if closing:  # awaiting now would raise "coroutine ignored GeneratorExit": close, don't wait
+            for w in (client_writer, upstream_writer):
+                with contextlib.suppress(Exception):  # the loop may be closed already
+                    w.transport.abort()
+        else:
+            if relay.reset:
+                await _flushed(client_writer)
+            _close(client_writer, relay.reset)
+            _close(upstream_writer, False)
+            for w in (client_writer, upstream_writer):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(w.wait_closed(), 1.0)
 
 
 async def _flushed(writer: asyncio.StreamWriter, timeout: float = 2.0) -> None:
