@@ -70,7 +70,7 @@ def test_bad_run_fails_with_reasons_naming_the_rule(bad: Scorecard) -> None:
     failed = {o.rule: o for o in result.failures}
     assert set(failed) == {"resilience_score >= 80", "policy.adherence == 1", "integrity.lost == 0",
                            "integrity.duplicated == 0", "contracts.breaking_changes == 0",
-                           "contracts.failed == 0", "scenarios.aborted == 0"}
+                           "contracts.failed == 0", "scenarios.aborted == 0", "verdict == pass"}
     assert failed["resilience_score >= 80"].reason == "resilience_score is 59.1, required >= 80"
     assert failed["scenarios.aborted == 0"].actual == "1"
 

@@ -44,7 +44,7 @@ def _run(out: Path, scenario: Path, *defects: str) -> Path:
         args += ["--defect", d]
     proc = _harness(*args)
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr  # 0 held, 1 SLO/steady state failed
-    runs = [p for p in out.iterdir() if p.is_dir()]
+    runs = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]  # reports/latest is a link
     assert len(runs) == 1, runs
     return runs[0]
 

@@ -168,7 +168,9 @@ def test_wrong_value_and_drift_on_pointers() -> None:
     assert schema_drift(body, {"pointer": "/result/a~0b", "op": "retype", "to": "integer"}) is None
 
 
-@given(doc=st.dictionaries(st.text(min_size=1, max_size=5), JSON, min_size=1, max_size=4), data=st.data())
+# A "*" segment is the documented wildcard (docs/http-toxics.md), so a literal "*" key is not addressable.
+@given(doc=st.dictionaries(st.text(min_size=1, max_size=5).filter(lambda k: k != "*"), JSON, min_size=1, max_size=4),
+       data=st.data())
 def test_schema_drift_remove_makes_the_pointer_unresolvable(doc: dict, data: st.DataObject) -> None:
     key = data.draw(st.sampled_from(sorted(doc)))
     pointer = "/" + key.replace("~", "~0").replace("/", "~1")
