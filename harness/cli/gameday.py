@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
                                supervisor=supervisor, allow_production=production, before_phase=before_phase,
                                on_event=lambda msg: console.print(msg), run_id=None)
 
-        result = against_target(system, False, defect, run)
+        result = against_target(system, False, defect, run, allow_production=production)
         print_result(result)
         raise typer.Exit(result.exit_code)
 

@@ -69,14 +69,28 @@ def _status_table(status: object) -> Table:
 
 
 def against_target(system: Path | None, sandbox: bool, defects: list[str],
-                   run: Callable[[Any, Path, Any], Any]) -> Any:
+                   run: Callable[[Any, Path, Any], Any], *, allow_production: bool = False) -> Any:
     """Call ``run(spec, spec_path, supervisor)`` on ``--system``, or on a temporary sandbox brought up and down."""
     from harness.model.loader import load_system
 
     if defects and system is not None and not sandbox:
         raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
     if system is not None and not sandbox:
-        return run(load_system(system), system, _attach_supervisor(system))
+        spec = load_system(system)
+        attached = _attach_supervisor(system)
+        if attached is not None:  # a sandbox started by `harness sandbox up`
+            return run(spec, system, attached)
+        from harness.engine.run import check_safety
+        from harness.system.launch import SystemLauncher
+
+        check_safety(spec, allow_production=allow_production)  # before starting anything of it
+        with SystemLauncher(spec, system) as launcher:
+            if launcher.started:
+                console.print(f"started {', '.join(launcher.started)} (logs in {launcher.state_dir / 'logs'})")
+            result = run(spec, system, launcher.supervisor)
+        if launcher.started:
+            console.print(f"stopped {', '.join(launcher.started)}")
+        return result
     from harness.sandbox import Sandbox
 
     state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
@@ -162,7 +176,7 @@ def register(app: typer.Typer) -> None:
                 if live is not None:
                     live.stop()
 
-        result = against_target(system, sandbox, defect, run_against)
+        result = against_target(system, sandbox, defect, run_against, allow_production=production)
         print_result(result)
         raise typer.Exit(result.exit_code)
 
