@@ -189,14 +189,18 @@ def execute_run(
                 runner = ScenarioRunner(journal=journal, system=system, session=session,
                                         build_fault=build_fault, supervisor=supervisor,
                                         load_factory=load_factory, status=status, settle_s=settle_s,
-                                        seed=seed, out_dir=run_dir, before_phase=before_phase)
-                for name, scenario in scenarios:
-                    for repeat in range(repeats or scenario.repeats):
-                        say(f"scenario {name} repeat {repeat + 1}/{repeats or scenario.repeats}: {scenario.title}")
-                        outcome = runner.run(name, scenario, repeat)
-                        result.outcomes.append(outcome)
-                        if outcome.aborted:
-                            say(f"  aborted: {outcome.reason}")
+                                        before_phase=before_phase)
+                try:
+                    for name, scenario in scenarios:
+                        for repeat in range(repeats or scenario.repeats):
+                            say(f"scenario {name} repeat {repeat + 1}/{repeats or scenario.repeats}: "
+                                f"{scenario.title}")
+                            outcome = runner.run(name, scenario, repeat)
+                            result.outcomes.append(outcome)
+                            if outcome.aborted:
+                                say(f"  aborted: {outcome.reason}")
+                finally:
+                    runner.close()
         except KeyboardInterrupt:
             interrupted = True
             journal.set_context(scenario=None, repeat=None, phase=None)

@@ -81,7 +81,7 @@ class ScenarioRunner:
     def __init__(self, *, journal: JournalWriter, system: SystemSpec, session: Any,
                  build_fault: Callable[..., Fault], supervisor: Any = None,
                  load_factory: Callable[..., Any] | None = None, status: LiveStatus | None = None,
-                 settle_s: float = 20.0, seed: int | None = None, out_dir: Any = None,
+                 settle_s: float = 20.0,
                  before_phase: Callable[[ScenarioRunner, str, Scenario], None] | None = None) -> None:
         self.journal = journal
         self.system = system
@@ -91,14 +91,16 @@ class ScenarioRunner:
         self.load_factory = load_factory
         self.status = status or LiveStatus()
         self.settle_s = settle_s
-        self.seed = seed
-        self.out_dir = out_dir
         # game days: a facilitator confirms each phase (and takes notes) before it starts
         self.before_phase = before_phase
         self.workflow = WorkflowClient(system.workflow) if system.workflow else None
         self._submitted: dict[str, str] = {}
         self._sub_lock = threading.Lock()
         self._samples: deque[tuple[float, bool]] = deque(maxlen=20000)
+
+    def close(self) -> None:
+        if self.workflow is not None:
+            self.workflow.close()
 
     # -- event plumbing -------------------------------------------------------------
     def note(self, message: str, author: str | None = None) -> None:
