@@ -13,6 +13,7 @@ polled until it settles (or ``settle_s`` passes) and gets exactly one outcome ev
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
@@ -114,8 +115,7 @@ class ScenarioRunner:
         self.journal.emit(kind, **fields)
 
     def _on_sample(self, sample: Any) -> None:
-        data = sample.__dict__ if hasattr(sample, "__dict__") else dict(sample)
-        data = {k: v for k, v in data.items() if not k.startswith("_")}
+        data = dataclasses.asdict(sample) if dataclasses.is_dataclass(sample) else dict(sample)
         t_mono, t_wall = data.pop("t_mono", None), data.pop("t_wall", None)
         self.journal.emit("load_sample", t_mono=t_mono, t_wall=t_wall, **data)
         ok = bool(data.get("ok"))
