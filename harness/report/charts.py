@@ -132,15 +132,19 @@ def timeline_figure(tl: Timeline) -> dict[str, Any]:
                        "y0": 0, "y1": 1, "line": {"color": "#000", "width": 2}})
         notes.append({"x": _r(m.t, 3), "y": 0.5, "xref": "x", "yref": "paper", "xanchor": "right",
                       "showarrow": False, "font": {"size": 10}, "text": "abort"})
+    # The markers row (failed probes, notes) only exists when it has something to show; the time
+    # axis must hang below the lowest row that has traces, or plotly draws it under the first one.
+    marker_row = bool(tl.probe_failures or tl.notes)
     layout = {
         **_BASE_LAYOUT, "height": 450, "barmode": "stack", "bargap": 0, "shapes": shapes, "annotations": notes,
         "margin": {"l": 60, "r": 20, "t": 36, "b": 90},
         # below the time axis: the top edge belongs to the fault labels
         "legend": {"orientation": "h", "y": -0.2, "yanchor": "top", "x": 0, "font": {"size": 10}},
-        "xaxis": {**_GRID, "anchor": "y3", "range": [0, max(tl.duration, 1.0)],
+        "xaxis": {**_GRID, "anchor": "y3" if marker_row else "y2", "range": [0, max(tl.duration, 1.0)],
                   "title": {"text": "seconds since scenario start"}},
         "yaxis": {**_GRID, "domain": [0.46, 1.0], "rangemode": "tozero", "title": {"text": "latency ms"}},
-        "yaxis2": {**_GRID, "domain": [0.19, 0.43], "rangemode": "tozero", "title": {"text": "requests"}},
+        "yaxis2": {**_GRID, "domain": [0.19 if marker_row else 0.0, 0.43], "rangemode": "tozero",
+                   "title": {"text": "requests"}},
         "yaxis3": {**_GRID, "domain": [0.0, 0.15], "type": "category", "tickfont": {"size": 9},
                    "automargin": True},  # long probe names push the plot right instead of being cut
     }
