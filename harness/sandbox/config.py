@@ -53,7 +53,7 @@ class Resilience(BaseModel):
     backoff_max_s: float = Field(2.0, ge=0)
     retry_after_cap_s: float = Field(30.0, ge=0, description="longest Retry-After the orchestrator obeys")
     breaker_threshold: int = Field(5, ge=1, description="consecutive failures that open the breaker")
-    breaker_cooldown_s: float = Field(5.0, ge=0, description="open -> half-open after this long")
+    breaker_cooldown_s: float = Field(3.0, ge=0, description="open -> half-open after this long")
     approval_threshold: float = Field(1000.0, ge=0, description="claims above this need approval")
     approval_retry_s: float = Field(1.0, gt=0, description="wait between approval attempts (fail-closed)")
     approval_deadline_s: float = Field(600.0, gt=0, description="give up (without paying) after this long")
