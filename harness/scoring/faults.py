@@ -3,7 +3,8 @@
 Timestamps (all ``t_mono`` seconds):
 
 * T0 ``fault_injected``; T2 its ``fault_reverted`` (``None`` if never reverted).
-* T1 impact start: the first failed probe sent at/after T0, or, if earlier, the moment an SLO
+* T1 impact start: the first failed probe sent at/after T0 (one still in flight at T0 and failed
+  after it counts at T0: the fault may have caused it), or, if earlier, the moment an SLO
   breach becomes attributable to the fault (``max(T0, start of the breached phase)`` for a
   failed SLO whose phase window overlaps ``[T0, T2 or end]``; SLOs are only known per phase).
 * T3 restored: the first probe sample time ``c >= T1`` at which every probe's latest result
@@ -95,7 +96,11 @@ def restored_at(series: list[ProbeObs], since: float, stable_for: float, until: 
 
 
 def first_failure(series: list[ProbeObs], since: float) -> float | None:
-    return next((o.t for o in series if not o.ok and o.t >= since - EPS), None)
+    """Earliest failure evidence at/after ``since``. A failed probe sent just before ``since``
+    but answered after it was in flight when the fault began, so it counts, at ``since``."""
+    times = [max(o.t, since) for o in series
+             if not o.ok and (o.t >= since - EPS or (o.done is not None and o.done > since))]
+    return min(times, default=None)
 
 
 def fault_results(view: RepeatView, series: list[ProbeObs], slos: list[SloVerdict]) -> list[FaultResult]:

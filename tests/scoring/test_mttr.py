@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.scoring import score_run
-from harness.scoring.faults import ProbeObs, restored_at, steady_after
+from harness.scoring.faults import ProbeObs, first_failure, restored_at, steady_after
 from tests.scoring.factory import JournalBuilder, RepeatPlan, add_repeat, run_end, run_start
 
 
@@ -120,3 +120,14 @@ def test_slow_failing_probes_are_timed_when_sent(timeout_ms: float) -> None:
     fault = card.scenarios[0].repeats[0].faults[0]
     assert fault.mttd_s == pytest.approx(1.25)
     assert fault.mttr_s == pytest.approx(2.252)
+
+
+def test_a_probe_in_flight_when_the_fault_began_counts_at_t0() -> None:
+    # sent 2 ms before the fault, frozen by it, failed after: impact at T0, not "no impact"
+    series = [ProbeObs(9.5, "api", True, 9.51), ProbeObs(9.998, "api", False, 11.0),
+              ProbeObs(12.0, "api", True, 12.01)]
+    assert first_failure(series, 10.0) == pytest.approx(10.0)
+    # a failure answered before the fault began is not the fault's
+    assert first_failure([ProbeObs(9.0, "api", False, 9.9)], 10.0) is None
+    # later failures keep their own send time
+    assert first_failure([ProbeObs(10.4, "api", False, 11.4)], 10.0) == pytest.approx(10.4)
