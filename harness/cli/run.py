@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.live import Live
 from rich.table import Table
 
 from harness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harness.engine.scenario_runner import LiveStatus
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -56,15 +59,14 @@ def _attach_supervisor(system_path: Path) -> object | None:
     return Supervisor.load(state_dir)
 
 
-def _status_table(status: object) -> Table:
+def _status_table(status: LiveStatus) -> Table:
     table = Table(show_header=True, header_style="bold", box=None)
     for col in ("scenario", "repeat", "phase", "left", "availability (5 s)", "active faults"):
         table.add_column(col)
-    left = max(0.0, status.phase_ends_at - time.monotonic())  # type: ignore[attr-defined]
-    avail = status.availability()  # type: ignore[attr-defined]
-    table.add_row(status.scenario, str(status.repeat + 1), status.phase,  # type: ignore[attr-defined]
-                  f"{left:4.1f}s", "-" if avail is None else f"{avail:.1%}",
-                  ", ".join(status.active_faults) or "none")  # type: ignore[attr-defined]
+    left = max(0.0, status.phase_ends_at - time.monotonic())
+    avail = status.availability()
+    table.add_row(status.scenario, str(status.repeat + 1), status.phase, f"{left:4.1f}s",
+                  "-" if avail is None else f"{avail:.1%}", ", ".join(status.active_faults) or "none")
     return table
 
 
