@@ -72,8 +72,12 @@ def load_scenarios(paths: Sequence[Path]) -> list[tuple[str, Scenario]]:
 
 
 def check_against_system(scenarios: list[tuple[str, Scenario]], paths: Sequence[Path],
-                         system: SystemSpec) -> None:
-    """Every probe service and fault target a scenario names must exist in system.yaml."""
+                         system: SystemSpec, supervisor: Any = None) -> None:
+    """Every probe service a scenario names must exist, and every fault must build for this
+    system (the fault registry checks targets, proxies and parameters), before anything runs."""
+    from harness.faults.base import FaultError
+    from harness.faults.registry import build_fault
+
     services = {svc.name for svc in system.services}
     for (name, scenario), path in zip(scenarios, paths, strict=True):
         for i, probe in enumerate(scenario.steady_state):
@@ -82,20 +86,13 @@ def check_against_system(scenarios: list[tuple[str, Scenario]], paths: Sequence[
                 raise ConfigError(f"unknown service {svc!r}; system.yaml has {sorted(services)}",
                                   path=str(path), field=f"steady_state[{i}].service")
         for i, fault in enumerate(scenario.faults):
-            if fault.target.service is not None and fault.target.service not in services:
-                raise ConfigError(f"unknown service {fault.target.service!r}; system.yaml has {sorted(services)}",
-                                  path=str(path), field=f"faults[{i}].target.service")
-            if fault.target.edge is not None:
-                try:
-                    edge = system.edge(fault.target.edge)
-                except KeyError:
-                    known = [e.proxy or e.name for e in system.edges]
-                    raise ConfigError(f"unknown edge {fault.target.edge!r}; system.yaml has {known}",
-                                      path=str(path), field=f"faults[{i}].target.edge") from None
-                if edge.proxy is None:
-                    raise ConfigError(f"edge {edge.name} runs through no proxy, so network faults cannot reach it",
-                                      path=str(path), field=f"faults[{i}].target.edge")
-        _ = name
+            try:  # building is side-effect free; injecting happens later
+                build_fault(fault, system, fault_id=f"{name}-check-{i}", ttl_s=1.0, supervisor=supervisor)
+            except ConfigError as exc:
+                raise ConfigError(exc.detail, path=str(path),
+                                  field=f"faults[{i}].{exc.field}" if exc.field else f"faults[{i}]") from None
+            except FaultError as exc:
+                raise ConfigError(str(exc), path=str(path), field=f"faults[{i}].target") from None
 
 
 def check_safety(system: SystemSpec, *, allow_production: bool) -> dict[str, Any]:
@@ -149,7 +146,7 @@ def execute_run(
     from harness.faults.registry import build_fault
 
     scenarios = load_scenarios(scenario_paths)
-    check_against_system(scenarios, scenario_paths, system)
+    check_against_system(scenarios, scenario_paths, system, supervisor)
     overrides = check_safety(system, allow_production=allow_production)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     random.seed(seed)
