@@ -7,10 +7,7 @@ driven with real httpx clients against the real upstream app.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +18,7 @@ import pytest
 from harness.faults.proxy.recorder import REDACTED, read_recording
 from harness.system.ports import free_port
 from tests.faults.http.upstream_app import ORDER, Upstream
+from tests.faults.proxy.helpers import start_proxy_process, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -28,24 +26,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def api_url() -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "harness.faults.proxy", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = start_proxy_process(port)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "listening" in line, (line, proc.stderr.read() if proc.stderr else "")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        stop_process(proc)
 
 
 @pytest.fixture

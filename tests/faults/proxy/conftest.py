@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from harness.system.ports import free_port
-from tests.faults.proxy.helpers import ProxyApi, ThreadServer, bulk_handler, echo_handler
-
-
-def start_proxy_process(port: int, *extra: str) -> subprocess.Popen[str]:
-    """``python -m harness.faults.proxy`` on ``port``; returns once it printed its address."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness.faults.proxy", "--port", str(port), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "listening on" not in line:
-        proc.kill()
-        raise RuntimeError(f"proxy did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
-    return proc
-
-
-def stop_process(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
+from tests.faults.proxy.helpers import (
+    ProxyApi,
+    ThreadServer,
+    bulk_handler,
+    echo_handler,
+    start_proxy_process,
+    stop_process,
+)
 
 
 @pytest.fixture(scope="module")

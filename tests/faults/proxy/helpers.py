@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -172,3 +175,29 @@ def added_rtt_ms(toxic_port: int, base_port: int, samples: int = 30, payload: by
             slow.append(round_trip(toxic, payload))
             fast.append(round_trip(base, payload))
     return (statistics.median(slow) - statistics.median(fast)) * 1000
+
+
+def start_proxy_process(port: int, *extra: str) -> subprocess.Popen[str]:
+    """``python -m harness.faults.proxy`` on ``port``; returns once it printed its address."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness.faults.proxy", "--port", str(port), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise RuntimeError(f"proxy did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+    return proc
+
+
+def stop_process(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

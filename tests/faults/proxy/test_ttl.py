@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from harness.system.ports import free_port
-from tests.faults.proxy.conftest import start_proxy_process, stop_process
-from tests.faults.proxy.helpers import ProxyApi, ThreadServer, connect, round_trip
+from tests.faults.proxy.helpers import ProxyApi, ThreadServer, connect, round_trip, start_proxy_process, stop_process
 
 _INJECTOR = r'''
 import sys, time, httpx
