@@ -42,10 +42,12 @@ faults:
         on = next(e for e in events if e.kind == "fault_injected" and e.get("fault_id") == fault["fault_id"])
         off = next(e for e in events if e.kind == "fault_reverted" and e.get("fault_id") == fault["fault_id"])
         # Frozen from SIGSTOP to SIGCONT. The pause fault arms its SIGCONT watchdog first and sends
-        # SIGSTOP last, so the freeze begins when injecting ends (t_mono + duration_ms).
-        truth = off.t_mono - (on.t_mono + on.get("duration_ms") / 1000)
+        # SIGSTOP last, so the freeze begins when injecting ends (t_mono + duration_ms; up to 0.2 s
+        # after T0 on a loaded machine). Detection lags the freeze by at most one probe interval.
+        frozen_after = on.get("duration_ms") / 1000
+        truth = off.t_mono - (on.t_mono + frozen_after)
         assert fault["impact"] and fault["recovered"], fault
-        assert 0 <= fault["mttd_s"] <= INTERVAL + 0.05, fault
+        assert 0 <= fault["mttd_s"] <= frozen_after + INTERVAL + 0.05, (fault, frozen_after)
         errors.append(fault["mttr_s"] - truth)
     # MTTR = T3 - T1 (docs/scoring.md): T1 is the first failed probe's send time, up to one interval
     # after the freeze began, so the error lies in [-interval, +answer latency]; 30 ms allow for the
