@@ -12,7 +12,13 @@ not a silently failing rule. Reading a figure:
   lists' lengths summed (``contracts.breaking_changes``); wrap the path in ``min()``,
   ``max()``, ``sum()`` or ``mean()`` to choose (``min(scenarios.score)``);
 - ``[N]`` picks item N, ``[name]`` the item whose scenario/suite/edge/probe/fault_id is name;
-- ``None`` anywhere means "not measured": the rule fails unless ``allow_missing: true``.
+- ``None`` anywhere means "not measured". Such a rule is reported as *not measured*, with the
+  reason the scorecard gives (the ``not_measured`` of the enclosing section, e.g.
+  ``policy.not_measured``), and does not fail the gate: a system without Cedar policies or
+  declared side effects is judged on what it has. It fails when the rule says
+  ``required: true``, or when the enclosing section says system.yaml declared it
+  (``policy.declared``, ``integrity.declared``): declared but unmeasured is broken telemetry.
+- A gate in which no rule was measured at all fails: it checked nothing.
 
 Regression rules compare the same figure in the current run and the baseline
 (``max_increase``/``max_increase_pct`` for lower-is-better figures,
@@ -239,7 +245,8 @@ class Rule(_Strict):
     op: Op
     value: float | bool | str
     name: str | None = None
-    allow_missing: bool = Field(default=False, description="pass when the figure was not measured")
+    required: bool = Field(default=False, description="fail when the figure was not measured")
+    allow_missing: bool = Field(default=False, description="deprecated: not measured never fails unless required")
 
     @model_validator(mode="before")
     @classmethod
@@ -266,6 +273,7 @@ class RegressionRule(_Strict):
     max_decrease: float | None = Field(default=None, ge=0)
     max_decrease_pct: float | None = Field(default=None, ge=0)
     name: str | None = None
+    required: bool = False
     allow_missing: bool = False
 
     @model_validator(mode="after")
@@ -317,7 +325,7 @@ class RuleOutcome:
     rule: str
     required: str
     actual: str
-    status: Literal["pass", "fail", "skip"]
+    status: Literal["pass", "fail", "skip", "unmeasured"]
     reason: str = ""
 
 
@@ -327,7 +335,15 @@ class GateResult:
 
     @property
     def passed(self) -> bool:
-        return all(o.status != "fail" for o in self.outcomes)
+        return not self.nothing_measured and all(o.status != "fail" for o in self.outcomes)
+
+    @property
+    def nothing_measured(self) -> bool:
+        """No rule could be judged on a measured value: such a gate checked nothing."""
+        return not any(o.status in ("pass", "fail") for o in self.outcomes)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
 
     @property
     def failures(self) -> list[RuleOutcome]:
@@ -371,12 +387,35 @@ def _check_rule(card: Scorecard, rule: Rule) -> RuleOutcome:
     actual = read_figure(card, rule.figure)
     required = f"{rule.op} {_fmt(rule.value)}"
     if actual is None:
-        if rule.allow_missing:
-            return RuleOutcome(rule.label, required, "not measured", "pass", "allowed to be missing")
-        return RuleOutcome(rule.label, required, "not measured", "fail", "not measured")
+        return _unmeasured(card, rule.figure, rule.label, required, required_by_rule=rule.required)
     ok = _compare(actual, rule.op, rule.value)
     return RuleOutcome(rule.label, required, _fmt(actual), "pass" if ok else "fail",
                        "" if ok else f"{rule.figure} is {_fmt(actual)}, required {required}")
+
+
+def _section(card: Scorecard, figure: str) -> dict[str, Any]:
+    """The deepest object on ``figure``'s path: where a scorecard says why it has no value."""
+    _agg, segs = _split(figure)
+    node: Any = card.model_dump(mode="json")
+    found: dict[str, Any] = {}
+    for seg in segs[:-1]:
+        node = _walk(node, [seg])
+        if not isinstance(node, dict):
+            break
+        found = node
+    return found
+
+
+def _unmeasured(card: Scorecard, figure: str, label: str, required: str, *,
+                required_by_rule: bool) -> RuleOutcome:
+    section = _section(card, figure)
+    reason = section.get("not_measured") or f"the scorecard has no value for {figure}"
+    if section.get("declared"):
+        return RuleOutcome(label, required, "not measured", "fail",
+                           f"declared in system.yaml but not measured: {reason}")
+    if required_by_rule:
+        return RuleOutcome(label, required, "not measured", "fail", f"required but not measured: {reason}")
+    return RuleOutcome(label, required, "not measured", "unmeasured", reason)
 
 
 def _check_regression(card: Scorecard, base: Scorecard | None, rule: RegressionRule) -> RuleOutcome:
@@ -394,8 +433,7 @@ def _check_regression(card: Scorecard, base: Scorecard | None, rule: RegressionR
     if before is None or not isinstance(before, int | float):
         return RuleOutcome(rule.label, required, _fmt(now), "skip", "not measured in the baseline")
     if now is None or not isinstance(now, int | float):
-        status = "pass" if rule.allow_missing else "fail"
-        return RuleOutcome(rule.label, required, "not measured", status, "not measured")
+        return _unmeasured(card, rule.figure, rule.label, required, required_by_rule=rule.required)
     change = float(now) - float(before)
     if rule.max_increase is not None:
         ok, limit = change <= rule.max_increase + _EPS, float(before) + rule.max_increase

@@ -49,21 +49,28 @@ def register(app: typer.Typer) -> None:
         table = Table(title=title, title_justify="left")
         for col in ("rule", "required", "actual", "result"):
             table.add_column(col, overflow="fold")
-        style = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]SKIP[/]"}
+        style = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]SKIP[/]",
+                 "unmeasured": "[yellow]NOT MEASURED[/]"}
         for o in result.outcomes:
-            note = f" ({o.reason})" if o.status == "skip" or o.actual == "not measured" else ""
+            note = f" ({o.reason})" if o.status in ("skip", "unmeasured") or o.actual == "not measured" else ""
             table.add_row(o.rule, o.required, o.actual, style[o.status] + note)
         console.print(table)
+        counts = (f"{result.count('pass')} passed, {result.count('fail')} failed, "
+                  f"{result.count('unmeasured')} not measured, {result.count('skip')} skipped")
         fails = result.failures
         if fails:
-            console.print(f"[bold red]gate FAILED[/]: {len(fails)} of {len(result.outcomes)} rules failed",
-                          markup=True)
+            console.print(f"[bold red]gate FAILED[/]: {len(fails)} of {len(result.outcomes)} rules failed "
+                          f"({counts})", markup=True)
             for o in fails:
                 console.print(f"  FAIL {o.rule}: {o.reason}", markup=False, soft_wrap=True)
+        elif result.nothing_measured:
+            console.print(f"[bold red]gate FAILED[/]: nothing this gate checks was measured ({counts})",
+                          markup=True)
         else:
-            skipped = sum(o.status == "skip" for o in result.outcomes)
-            console.print(f"[green]gate passed[/]: {len(result.outcomes) - skipped} rules held"
-                          + (f", {skipped} skipped" if skipped else ""), markup=True)
+            console.print(f"[green]gate passed[/]: {counts}", markup=True)
+        for o in result.outcomes:
+            if o.status == "unmeasured":
+                console.print(f"  not measured {o.rule}: {o.reason}", markup=False, soft_wrap=True)
         if json_out is not None:
             json_out.write_text(json.dumps({
                 "passed": result.passed, "run_id": card.run.run_id,
@@ -84,9 +91,12 @@ def _markdown(result: GateResult, title: str) -> str:
     def code(text: str) -> str:  # literal in a code span: no entity needed for < (GFM still wants \|)
         return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
 
-    icon = {"pass": "✅ pass", "fail": "❌ **fail**", "skip": "⏭️ skip"}
+    icon = {"pass": "✅ pass", "fail": "❌ **fail**", "skip": "⏭️ skip", "unmeasured": "➖ not measured"}
     lines = [f"### {'✅ gate passed' if result.passed else '❌ gate failed'}: {cell(title)}", "",
              "| rule | required | actual | result |", "|---|---|---|---|"]
-    lines += [f"| {code(o.rule)} | {code(o.required)} | {cell(o.actual)} | {icon[o.status]} |"
+    lines += [f"| {code(o.rule)} | {code(o.required)} | {cell(o.actual)} | {icon[o.status]}"
+              + (f": {cell(o.reason)}" if o.reason and o.status != "pass" else "") + " |"
               for o in result.outcomes]
+    if result.nothing_measured:
+        lines += ["", "Nothing this gate checks was measured, so it fails."]
     return "\n".join(lines) + "\n\n"

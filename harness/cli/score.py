@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
             f"{card.verdict.upper()}  resilience {card.resilience_score:.1f}/100  "
             f"scenarios {sum(s.passed for s in card.scenarios)}/{len(card.scenarios)} passed  "
             f"MTTR p50 {mttr} (resolution {card.run.probe_interval_s or 'n/a'}s)  "
-            f"lost {len(card.integrity.lost)} duplicated {len(card.integrity.duplicated)}  "
+            f"lost {len(card.integrity.lost)} duplicated {card.integrity.duplicated_text}  "
             f"policy {'n/a' if policy is None else f'{100 * policy:.1f}%'}  -> {target}"
         )
 

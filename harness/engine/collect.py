@@ -68,6 +68,10 @@ def collect_telemetry(system: SystemSpec, run_dir: Path, *, start_wall: float, e
         if src.exists():
             policy_dir.mkdir(exist_ok=True)
             shutil.copy2(src, policy_dir / "entities.json")
+    # what the system declares for measuring, so the folder alone can be re-scored
+    declarations = {"side_effects": [e.model_dump(exclude_none=True) for e in system.side_effects],
+                    "policies": bool(system.policies.files)}
+    (run_dir / "declarations.json").write_text(json.dumps(declarations, indent=2) + "\n", encoding="utf-8")
     if system_path and system_path.exists():
         shutil.copy2(system_path, run_dir / "system.yaml")
     return counts

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCORECARD_VERSION = "1.0"
+SCORECARD_VERSION = "1.1"
 
 
 class _Model(BaseModel):
@@ -110,11 +110,27 @@ class Integrity(_Model):
     failed: int = 0
     pending: int = 0
     lost: list[WorkItem] = Field(default_factory=list)
-    duplicated: list[WorkItem] = Field(default_factory=list)
+    duplicated: list[WorkItem] | None = Field(
+        default=None, description="side effects done twice; None = not measured (no side effects declared)")
+    declared: list[str] = Field(default_factory=list, description="side effects system.yaml declares")
+    not_measured: str | None = Field(default=None, description="why duplicates were not measured")
 
     @property
     def ok(self) -> bool:
+        """No lost and no duplicated item *that was measured* (see ``not_measured``)."""
         return not self.lost and not self.duplicated
+
+    @property
+    def duplicated_items(self) -> list[WorkItem]:
+        """The duplicates found, for listing (empty when none were found *or* none were measured)."""
+        return self.duplicated or []
+
+    @property
+    def duplicated_text(self) -> str:
+        """How many duplicates, or "not measured" with the reason."""
+        if self.duplicated is None:
+            return f"not measured ({self.not_measured or 'no side effects declared'})"
+        return str(len(self.duplicated))
 
 
 class Violation(_Model):
@@ -136,6 +152,8 @@ class PolicyResult(_Model):
     adherence: float | None = Field(default=None, description="(actions - violations) / actions, None if no actions")
     by_phase: dict[str, float | None] = Field(default_factory=dict)
     violations: list[Violation] = Field(default_factory=list)
+    declared: bool = Field(default=False, description="system.yaml declares Cedar policies")
+    not_measured: str | None = Field(default=None, description="why adherence is None")
 
 
 class ContractCheck(_Model):

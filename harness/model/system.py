@@ -93,6 +93,38 @@ class WorkflowApi(_Strict):
     failed_states: list[str] = Field(default_factory=lambda: ["ERROR", "CANCELLED"])
 
 
+class SideEffect(_Strict):
+    """Something the system does that must happen at most once per business key.
+
+    Integrity counts a duplicate when two matching records of one repeat carry the same key
+    (a hotel booked twice for one trip, a payment sent twice for one invoice). Without any
+    declaration the harness cannot know what "done twice" means for a system, so it reports
+    duplicates as not measured instead of guessing.
+    """
+
+    name: str | None = Field(default=None, description="label in reports (default: the event or span name)")
+    audit_event: str | None = Field(default=None, description="audit records whose 'event' field equals this")
+    span_name: str | None = Field(default=None, description="spans with this name")
+    key: str = Field(description="the idempotency/business key: a JSON pointer into the audit record "
+                                 "(e.g. /trip_id), or the span attribute name (e.g. trip.id)")
+    where: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="extra equality filters: JSON pointer (audit) or attribute (span) -> value")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SideEffect:
+        if (self.audit_event is None) == (self.span_name is None):
+            raise ValueError("a side effect needs exactly one of 'audit_event' or 'span_name'")
+        if self.audit_event is not None:
+            for pointer in (self.key, *self.where):
+                if not pointer.startswith("/"):
+                    raise ValueError(f"{pointer!r} must be a JSON pointer into the audit record, e.g. '/{pointer}'")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.audit_event or self.span_name or self.key
+
+
 class TraceSource(_Strict):
     jsonl: str | None = None
     otlp_endpoint: str | None = None
@@ -125,6 +157,8 @@ class SystemSpec(_Strict):
     traces: TraceSource = Field(default_factory=TraceSource)
     audit: AuditSource = Field(default_factory=AuditSource)
     policies: Policies = Field(default_factory=Policies)
+    side_effects: list[SideEffect] = Field(
+        default_factory=list, description="what must happen at most once per key (integrity's duplicates)")
 
     @model_validator(mode="after")
     def _edges_name_services(self) -> SystemSpec:

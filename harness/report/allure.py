@@ -163,9 +163,9 @@ def write_allure_results(run: RunData, out: Path) -> Path:
     w.result(full_name="harness.run.integrity", name="integrity: no lost or duplicated work",
              status="passed" if integ.ok else "failed", start=start, stop=stop,
              labels={"parentSuite": f"harness run {run.run_id}", "suite": "run", "feature": "integrity"},
-             message="" if integ.ok else f"{len(integ.lost)} lost, {len(integ.duplicated)} duplicated",
+             message="" if integ.ok else f"{len(integ.lost)} lost, {integ.duplicated_text} duplicated",
              trace="\n".join([f"lost {x.workflow_id}: {x.detail}" for x in integ.lost]
-                             + [f"duplicated {x.workflow_id}: {x.detail}" for x in integ.duplicated]))
+                             + [f"duplicated {x.workflow_id}: {x.detail}" for x in integ.duplicated_items]))
     pol = card.policy
     w.result(full_name="harness.run.policy", name="policy: every agent action allowed",
              status="failed" if pol.violations else "passed", start=start, stop=stop,

@@ -58,7 +58,7 @@ def compare(current: Scorecard, baseline: Scorecard) -> list[Delta]:
     """The headline figures that a reader compares between two runs."""
 
     def lost(c: Scorecard) -> float:
-        return float(len(c.integrity.lost) + len(c.integrity.duplicated))
+        return float(len(c.integrity.lost) + len(c.integrity.duplicated_items))
 
     def breaking(c: Scorecard) -> float:
         return float(sum(len(x.breaking_changes) for x in c.contracts))

@@ -33,7 +33,7 @@ def history_entry(card: Scorecard) -> dict[str, Any]:
         "policy_adherence": card.policy.adherence,
         "violations": len(card.policy.violations),
         "lost": len(card.integrity.lost),
-        "duplicated": len(card.integrity.duplicated),
+        "duplicated": None if card.integrity.duplicated is None else len(card.integrity.duplicated),
         "contract_failures": sum(c.failed for c in card.contracts),
         "breaking_changes": sum(len(c.breaking_changes) for c in card.contracts),
         "scenarios": {s.scenario: s.score for s in card.scenarios},

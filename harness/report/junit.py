@@ -119,8 +119,8 @@ def render_junit(card: Scorecard) -> bytes:
     if not card.integrity.ok:
         run_failures += 1
         items = [f"lost {w.workflow_id}: {w.detail}" for w in card.integrity.lost]
-        items += [f"duplicated {w.workflow_id}: {w.detail}" for w in card.integrity.duplicated]
-        _fail(integrity, "failure", f"{len(card.integrity.lost)} lost, {len(card.integrity.duplicated)}"
+        items += [f"duplicated {w.workflow_id}: {w.detail}" for w in card.integrity.duplicated_items]
+        _fail(integrity, "failure", f"{len(card.integrity.lost)} lost, {card.integrity.duplicated_text}"
               " duplicated work items", "IntegrityFailed", items)
     policy = _case(run, "harness.run", "policy: every agent action allowed", None)
     if card.policy.violations:

@@ -43,7 +43,7 @@ def top_failures(card: Scorecard, limit: int = 10) -> list[str]:
     out: list[str] = []
     for w in card.integrity.lost:
         out.append(f"lost work item {_code(w.workflow_id)}" + (f" ({_md(w.detail)})" if w.detail else ""))
-    for w in card.integrity.duplicated:
+    for w in card.integrity.duplicated_items:
         out.append(f"duplicated work item {_code(w.workflow_id)}" + (f" ({_md(w.detail)})" if w.detail else ""))
     for s in card.scenarios:
         for r in s.repeats:
@@ -88,8 +88,10 @@ def render_summary(card: Scorecard, *, baseline: Scorecard | None = None,
         f"| availability | {_pct(card.availability)} |",
         f"| MTTD p50 / p95 | {_num(card.mttd.p50, ' s')} / {_num(card.mttd.p95, ' s')} |",
         f"| MTTR p50 / p95 | {_num(card.mttr.p50, ' s')} / {_num(card.mttr.p95, ' s')} |",
-        f"| policy adherence | {_pct(card.policy.adherence)} ({len(card.policy.violations)} violations) |",
-        f"| lost / duplicated work | {len(card.integrity.lost)} / {len(card.integrity.duplicated)} |",
+        f"| policy adherence | {_pct(card.policy.adherence)} ({len(card.policy.violations)} violations) |"
+        if card.policy.adherence is not None or not card.policy.not_measured
+        else f"| policy adherence | not measured ({_md(card.policy.not_measured)}) |",
+        f"| lost / duplicated work | {len(card.integrity.lost)} / {_md(card.integrity.duplicated_text)} |",
         f"| contract checks failed | {sum(c.failed for c in card.contracts)}"
         f" ({sum(len(c.breaking_changes) for c in card.contracts)} breaking changes) |",
         "",

@@ -28,6 +28,7 @@ from harness.model.system import (
     ProxySpec,
     Safety,
     Service,
+    SideEffect,
     StartSpec,
     SystemSpec,
     TraceSource,
@@ -230,6 +231,8 @@ class Sandbox:
             traces=TraceSource(jsonl=str(self.state_dir / "traces.jsonl"), otlp_endpoint=self.otlp_endpoint),
             audit=AuditSource(jsonl=str(self.state_dir / "audit.jsonl")),
             policies=Policies(files=[str(p) for p in policy_files()]),
+            # a payout moves money: once per claim, whatever the retries (integrity's duplicates)
+            side_effects=[SideEffect(audit_event="payout_issued", key="/claim_id")],
         )
 
     def write_system_yaml(self) -> Path:

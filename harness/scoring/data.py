@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.model.journal import Event
 from harness.model.scorecard import ContractResult
+from harness.model.system import SideEffect
 
 Span = dict[str, Any]
 """A span in the JSONL shape of docs/telemetry.md (trace_id, span_id, start_ns, attributes, resource...)."""
@@ -31,4 +32,8 @@ class RunData:
     """Cedar policy text by file name (``policies/*.cedar``)."""
     entities: list[dict[str, Any]] | None = None
     contracts: list[ContractResult] = field(default_factory=list)
+    side_effects: list[SideEffect] = field(default_factory=list)
+    """What system.yaml declares must happen at most once per key (integrity's duplicates)."""
+    policies_declared: bool = False
+    """system.yaml names Cedar policy files (so adherence that cannot be computed is broken, not absent)."""
     meta: dict[str, Any] = field(default_factory=dict)

@@ -7,7 +7,7 @@ side effect), so all audit events with the key of a span action (trace id, princ
 action, resource) are dropped, and audit-only records of one action are merged.
 
 Policies are re-keyed by their ``@id`` annotation so a violation names
-``payout-needs-approval`` instead of cedarpy's positional ``policy3``.
+``needs-approval`` instead of cedarpy's positional ``policy3``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ from harness.model.scorecard import PolicyResult, Violation
 from harness.scoring.data import AuditEvent, Span
 
 ACTION_OPERATIONS = ("invoke_agent", "execute_tool")
+
+NO_POLICIES = "system.yaml declares no Cedar policies (policies.files)"
+NO_ACTIONS = ("policies declared but no agent actions were seen in spans or audit events: "
+              "check system.yaml's traces/audit sources and docs/telemetry.md")
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def collect_actions(spans: list[Span], audit: list[AuditEvent]) -> list[AgentAct
     """Span actions, then audit actions no span shows, one per distinct audited action.
 
     Audit-only records are the same action when they share trace (or workflow) id,
-    principal, action, resource and context: e.g. ``policy_decision`` + ``payout_issued``.
+    principal, action, resource and context: e.g. a ``policy_decision`` record and the business event it allowed.
     """
     actions = [a for a in map(action_from_span, spans) if a is not None]
     span_keys = {a.key for a in actions if a.trace_id}

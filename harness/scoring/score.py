@@ -44,7 +44,8 @@ def score_run(run: RunData) -> Scorecard:
         return locator.at(t_wall - offset)
 
     report = check_integrity(run.events, run.audit,
-                             lambda ts: (v.key if (v := locate_wall(ts)) is not None else None))
+                             lambda ts: (v.key if (v := locate_wall(ts)) is not None else None),
+                             side_effects=run.side_effects, spans=run.spans)
     actions = pol.collect_actions(run.spans, run.audit)
     calls = _agent_calls(actions, locate_wall, offset)
 
@@ -71,10 +72,15 @@ def score_run(run: RunData) -> Scorecard:
         ))
 
     all_faults = [f for s in scenarios for r in s.repeats for f in r.faults]
-    policy_result = PolicyResult()
+    policy_result = PolicyResult(declared=run.policies_declared, not_measured=pol.NO_POLICIES)
     if run.policies:
         decisions = pol.evaluate(actions, run.policies, run.entities)
         policy_result = pol.adherence(decisions, lambda a: _where(a, locate_wall, offset))
+        policy_result.declared = True
+        if policy_result.adherence is None:
+            policy_result.not_measured = pol.NO_ACTIONS
+    elif run.policies_declared:
+        policy_result.not_measured = "system.yaml declares policies but none were copied into the run folder"
     verdict = run_verdict(scenarios, run.events)
     return Scorecard(
         run=run_meta(run, views),

@@ -2,7 +2,8 @@
 
 Layout (``reports/<run-id>/``): ``journal.jsonl`` (required), ``traces.jsonl`` and/or
 ``traces/*.json`` (OTLP JSON), ``audit.jsonl``, ``policies/*.cedar`` and optional
-``policies/entities.json``, ``contracts.json``, ``meta.json``. Missing optional files
+``policies/entities.json``, ``contracts.json``, ``meta.json``, ``declarations.json`` (what
+system.yaml declares for measuring: side effects, whether it has policies). Missing optional files
 mean "not measured"; malformed ones are a ``ConfigError`` naming file, line and field.
 """
 
@@ -18,10 +19,12 @@ from pydantic import TypeAdapter, ValidationError
 from harness.errors import ConfigError
 from harness.model.journal import parse_journal_lines
 from harness.model.scorecard import ContractResult, Scorecard
+from harness.model.system import SideEffect
 from harness.scoring.data import RunData
 from harness.telemetry.spans import read_jsonl, read_otlp_json, read_span_jsonl, span_sort_key
 
 SCORECARD_FILE = "scorecard.json"
+DECLARATIONS_FILE = "declarations.json"
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> RunData:
@@ -35,6 +38,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
     events = parse_journal_lines(journal.read_text(encoding="utf-8", errors="replace").splitlines())
     if not events:
         raise ConfigError("journal has no valid events", path=str(journal))
+    declared = _read_json_object(root / DECLARATIONS_FILE)
     return RunData(
         run_id=root.resolve().name,
         events=events,
@@ -44,7 +48,18 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
         entities=read_entities(root / "policies" / "entities.json"),
         contracts=read_contracts(root / "contracts.json"),
         meta=_read_json_object(root / "meta.json"),
+        side_effects=read_side_effects(root / DECLARATIONS_FILE, declared),
+        policies_declared=bool(declared.get("policies")),
     )
+
+
+def read_side_effects(path: Path, declared: dict[str, Any]) -> list[SideEffect]:
+    try:
+        return TypeAdapter(list[SideEffect]).validate_python(declared.get("side_effects", []))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(err["msg"], path=str(path),
+                          field="side_effects." + ".".join(str(p) for p in err["loc"])) from None
 
 
 def read_spans(root: Path) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ def test_healthy_run_passes(tmp_path: Path) -> None:
     card.write_text(healthy_scorecard().model_dump_json())
     proc = _gate(str(card), "--rules", str(ROOT / "gate.yaml"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "gate passed: 9 rules held, 2 skipped" in proc.stdout
+    assert "gate passed: 9 passed, 0 failed, 0 not measured, 2 skipped" in proc.stdout
     assert "resilience_score >= 80" in proc.stdout and "PASS" in proc.stdout
 
 
@@ -39,12 +39,13 @@ def test_bad_run_fails_naming_rules_and_baseline_regression(tmp_path: Path) -> N
     proc = _gate(str(run), "--rules", str(ROOT / "gate.yaml"), "--baseline", str(base), "--json", str(out),
                  "--markdown", str(md))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "gate FAILED: 9 of 11 rules failed" in proc.stdout
+    assert "gate FAILED: 9 of 11 rules failed (" in proc.stdout
     assert "FAIL resilience_score >= 80: resilience_score is 59.1, required >= 80" in proc.stdout
     assert "FAIL mttr.p95 vs baseline: not more than 20% higher: mttr.p95 3.5 -> 4.55, limit 4.2" in proc.stdout
     summary = md.read_text()
     assert summary.startswith("earlier content\n### ❌ gate failed")  # appended, not replaced
-    assert "| `resilience_score >= 80` | `>= 80` | 59.1 | ❌ **fail** |" in summary
+    assert ("| `resilience_score >= 80` | `>= 80` | 59.1 | ❌ **fail**: resilience_score is 59.1, required >= 80 |"
+            in summary)
     assert "| `MTTR p95 at most 15 s` | `<= 15` | 4.55 | ✅ pass |" in summary
     result = json.loads(out.read_text())
     assert result["passed"] is False and result["baseline"] == "base"

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.gate import GateFile, Rule, check_figure, evaluate, load_gate, parse_rule, read_figure
-from harness.model.scorecard import Scorecard, Stat
+from harness.model.scorecard import Integrity, PolicyResult, Scorecard, Stat
 from tests.report.synth import healthy_scorecard, write_run
 
 ROOT_GATE = Path(__file__).resolve().parents[2] / "gate.yaml"
@@ -75,14 +75,53 @@ def test_bad_run_fails_with_reasons_naming_the_rule(bad: Scorecard) -> None:
     assert failed["scenarios.aborted == 0"].actual == "1"
 
 
-def test_missing_figure_fails_unless_allowed() -> None:
+def test_unmeasured_figure_is_reported_not_failed_unless_required() -> None:
     card = healthy_scorecard()
     card.mttr = Stat()  # nothing had an impact: no MTTR
-    strict = evaluate(card, _gate("mttr.p95 <= 5"))
-    assert not strict.passed and strict.outcomes[0].actual == "not measured"
-    assert strict.outcomes[0].reason == "not measured"
-    lenient = evaluate(card, GateFile(rules=[Rule(figure="mttr.p95", op="<=", value=5, allow_missing=True)]))
-    assert lenient.passed
+    result = evaluate(card, _gate("mttr.p95 <= 5", "resilience_score >= 80"))
+    assert result.passed
+    assert result.outcomes[0].status == "unmeasured" and result.outcomes[0].actual == "not measured"
+    assert result.outcomes[0].reason == "the scorecard has no value for mttr.p95"
+    required = evaluate(card, GateFile(rules=[Rule(figure="mttr.p95", op="<=", value=5, required=True)]))
+    assert not required.passed
+    assert required.outcomes[0].reason.startswith("required but not measured")
+
+
+def test_allow_missing_never_passes_a_measured_failing_value() -> None:
+    card = healthy_scorecard()
+    card.mttr = Stat(n=1, p50=9.0, p95=9.0, max=9.0, mean=9.0)
+    result = evaluate(card, GateFile(rules=[Rule(figure="mttr.p95", op="<=", value=5, allow_missing=True)]))
+    assert not result.passed and result.outcomes[0].status == "fail"
+
+
+def test_a_gate_that_measured_nothing_fails() -> None:
+    card = healthy_scorecard()
+    card.mttr = Stat()
+    card.policy = PolicyResult(not_measured="system.yaml declares no Cedar policies (policies.files)")
+    result = evaluate(card, _gate("mttr.p95 <= 5", "policy.adherence == 1.0"))
+    assert result.nothing_measured and not result.passed and result.exit_code == 1
+    assert result.outcomes[1].reason == "system.yaml declares no Cedar policies (policies.files)"
+
+
+def test_undeclared_policy_and_side_effects_are_not_measured_but_declared_ones_fail() -> None:
+    card = healthy_scorecard()
+    card.policy = PolicyResult(not_measured="system.yaml declares no Cedar policies (policies.files)")
+    card.integrity = Integrity(submitted=3, completed=3, duplicated=None, not_measured="no side_effects")
+    portable = evaluate(card, load_gate(ROOT_GATE))
+    assert portable.passed, portable.failures
+    by_rule = {o.rule: o for o in portable.outcomes}
+    assert by_rule["policy.adherence == 1"].status == "unmeasured"
+    assert by_rule["integrity.duplicated == 0"].status == "unmeasured"
+    assert by_rule["integrity.duplicated == 0"].reason == "no side_effects"
+    # the same figures missing on a system that declares them: broken telemetry, not a pass
+    card.policy = PolicyResult(declared=True, not_measured="policies declared but no agent actions were seen")
+    card.integrity = Integrity(submitted=3, completed=3, duplicated=None, declared=["hotel_booked"],
+                               not_measured="side effects declared but no matching audit events")
+    broken = evaluate(card, load_gate(ROOT_GATE))
+    assert not broken.passed
+    reasons = {o.rule: o.reason for o in broken.failures}
+    assert reasons["policy.adherence == 1"].startswith("declared in system.yaml but not measured: policies")
+    assert reasons["integrity.duplicated == 0"].startswith("declared in system.yaml but not measured: side")
 
 
 @pytest.mark.parametrize(("rule", "passes"), [
@@ -125,7 +164,8 @@ def test_regression_edge_cases() -> None:
     assert evaluate(now, gate, base).outcomes[0].status == "skip"  # nothing to compare with
     base, now = healthy_scorecard("b"), healthy_scorecard("n")
     now.mttr = Stat()
-    assert evaluate(now, gate, base).outcomes[0].status == "fail"  # measured before, not now
+    # measured before, not now: reported, not failed
+    assert evaluate(now, gate, base).outcomes[0].status == "unmeasured"
     base.mttr, now.mttr = Stat(p95=0.0), Stat(p95=0.1)
     assert evaluate(now, gate, base).outcomes[0].status == "fail"  # any rise from zero is infinite %
 

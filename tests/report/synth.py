@@ -219,7 +219,7 @@ def healthy_scorecard(run_id: str = "healthy") -> Scorecard:
         mttd=Stat(n=3, p50=0.5, p95=1.0, max=1.0), mttr=Stat(n=3, p50=1.5, p95=2.5, max=2.5),
         scenarios=[ScenarioResult(scenario="latency", title="latency", weight=5, score=96.0, passed=True,
                                   repeats=[RepeatResult(repeat=1, score=96.0, passed=True, started_at=1.0)])],
-        integrity=Integrity(submitted=10, completed=10),
-        policy=PolicyResult(actions=10, permitted=10, adherence=1.0),
+        integrity=Integrity(submitted=10, completed=10, duplicated=[], declared=["item_shipped"]),
+        policy=PolicyResult(actions=10, permitted=10, adherence=1.0, declared=True),
         contracts=[ContractResult(suite="openapi", edge="orchestrator->fraud", passed=5)],
     )

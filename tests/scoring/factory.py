@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.model.journal import parse_journal_lines
+from harness.model.system import SideEffect
 from harness.scoring.data import RunData
+
+#: what the synthetic system declares as done-at-most-once (like a user's system.yaml)
+PAYOUT = SideEffect(audit_event="payout_issued", key="/claim_id")
 
 WALL_OFFSET = 1_700_000_000.0
 PHASE_ORDER = ("baseline", "inject", "observe", "revert", "recover")
@@ -28,6 +32,7 @@ class JournalBuilder:
         self.spans: list[dict[str, Any]] = []
         self.audit: list[dict[str, Any]] = []
         self.policies: dict[str, str] = {}
+        self.side_effects: list[SideEffect] = [PAYOUT]
 
     def add(self, kind: str, t: float, **fields: Any) -> dict[str, Any]:
         ev = {"seq": len(self.events) + 1, "kind": kind, "t_mono": t, "t_wall": t + self.wall_offset}
@@ -42,7 +47,8 @@ class JournalBuilder:
         return RunData(run_id=self.run_id, events=parse_journal_lines(json.dumps(e) for e in self.events),
                        spans=sorted(self.spans, key=lambda s: (s["start_ns"], s["trace_id"], s["span_id"])),
                        audit=sorted(self.audit, key=lambda r: (r["ts"], json.dumps(r, sort_keys=True))),
-                       policies=dict(self.policies))
+                       policies=dict(self.policies), side_effects=list(self.side_effects),
+                       policies_declared=bool(self.policies))
 
     def write(self, run_dir: Path, *, shuffle: int | None = None) -> Path:
         """Write the folder; ``shuffle`` (a seed) scrambles line order in every JSONL file."""
@@ -56,6 +62,9 @@ class JournalBuilder:
             (run_dir / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
         dump("journal.jsonl", self.events)
+        (run_dir / "declarations.json").write_text(json.dumps({
+            "side_effects": [e.model_dump(exclude_none=True) for e in self.side_effects],
+            "policies": bool(self.policies)}), encoding="utf-8")
         if self.spans:
             dump("traces.jsonl", self.spans)
         if self.audit:

@@ -125,8 +125,15 @@ def test_integrity_matches_ground_truth_and_floors_score(generated: tuple[Journa
     assert (integ.completed, integ.failed, integ.pending) == (
         counts["completed"], counts["failed"], counts["pending"])
     assert {w.workflow_id for w in integ.lost} == truth["lost"]
-    assert {w.detail.rsplit(" ", 1)[-1] for w in integ.duplicated} == truth["dup_claims"]
-    broken = {w.scenario for w in integ.lost} | {w.scenario for w in integ.duplicated}
+    if not b.audit and integ.completed:
+        # the side effect is declared, work completed, and the audit source gave nothing at all:
+        # that is a telemetry gap, so duplicates are not measured (never "none found")
+        assert integ.duplicated is None and integ.not_measured
+    else:
+        assert integ.duplicated is not None and integ.not_measured is None
+        assert {w.detail.rsplit(" ", 1)[-1] for w in integ.duplicated} == truth["dup_claims"]
+    assert integ.declared == ["payout_issued"]
+    broken = {w.scenario for w in integ.lost} | {w.scenario for w in integ.duplicated_items}
     for sc in card.scenarios:
         if sc.scenario in broken:
             assert sc.score == 0.0 and not sc.passed
