@@ -41,9 +41,8 @@ def resolve_pointer(doc: Any, pointer: str, default: Any = None) -> Any:
 
 
 def render_template(template: Any, n: int, token: str) -> Any:
-    """Fill ``{n}`` (a counter; it restarts with every load process, so combine it with
-    ``{uuid}`` where ids must be unique across a whole run) and ``{uuid}`` in every string,
-    keys included."""
+    """Fill ``{n}`` (a counter, unique within one harness run across probes, load generators
+    and load workers) and ``{uuid}`` (fresh per render) in every string, keys included."""
     if isinstance(template, dict):
         return {render_template(k, n, token): render_template(v, n, token) for k, v in template.items()}
     if isinstance(template, list):

@@ -2,7 +2,9 @@
 
 Used by workflow probes and by the end-of-scenario accounting that matches every
 submitted workflow to an outcome. Templates: in the body, ``{n}`` becomes a counter
-and ``{uuid}`` a fresh UUID, so every submission is a distinct work item.
+and ``{uuid}`` a fresh UUID, so every submission is a distinct work item. This counter
+runs from 1 and stays below the blocks the load generators use (harness.load.runner
+``N_BLOCK``), so a probe's ``{n}`` never equals a load request's.
 """
 
 from __future__ import annotations

@@ -54,8 +54,9 @@ from harness.load.protocol import (
 CONFIG: dict[str, Any] = json.loads(os.environ.get(ENV_CONFIG) or "{}")
 WORKER = int(os.environ.get(ENV_WORKER) or 0)
 _STRIDE = max(1, int(CONFIG.get("stride", 1)))
-# n = k * stride + offset: distinct across workers without any coordination.
-_counter = itertools.count(_STRIDE + max(0, WORKER - 1), _STRIDE)
+# n = base + k * stride + offset: distinct across workers without any coordination, and the
+# engine gives every load generator its own base, above the counter probes use.
+_counter = itertools.count(int(CONFIG.get("n_base", 0)) + _STRIDE + max(0, WORKER - 1), _STRIDE)
 # Ids this process submitted successfully; get_claim polls a random one of the recent ones.
 SUBMITTED: deque[str] = deque(maxlen=1000)
 _SEED = None if CONFIG.get("seed") is None else int(CONFIG["seed"]) * 1009 + WORKER

@@ -22,6 +22,7 @@ closes, so a killed harness does not leave load running.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -48,6 +49,12 @@ LOCUSTFILE = str(Path(__file__).with_name("locustfile.py"))
 _PKG_PARENT = str(Path(__file__).resolve().parents[2])
 _LOG_TAIL_LINES = 15
 
+#: ``{n}`` of load lives in its own block per load generator, far above the in-process
+#: counter of probes and accounting (harness.engine.workflow), so no two renders in one
+#: harness process produce the same ``{n}``: not across producers, repeats or scenarios.
+N_BLOCK = 1_000_000_000
+_load_blocks = itertools.count(1)
+
 
 class LoadError(HarnessError):
     """Locust could not start or run; the message carries the tail of its log."""
@@ -67,6 +74,7 @@ class LoadGenerator:
                  reorder_window_s: float = 0.1) -> None:
         self.profile = profile
         self.workflow = workflow
+        self.n_base = next(_load_blocks) * N_BLOCK
         self.out_dir = Path(out_dir)
         self.seed = seed
         self.health_url = health_url
@@ -240,6 +248,7 @@ class LoadGenerator:
             "think_time_s": list(p.think_time_s),
             "seed": self.seed,
             "stride": stride,
+            "n_base": self.n_base,
             "request_timeout_s": self.request_timeout_s,
         }
 

@@ -243,3 +243,29 @@ def test_workers_attach_to_an_existing_master(claims_server: ClaimsServer, tmp_p
         except subprocess.TimeoutExpired:
             master.kill()
             master.wait()
+
+
+@pytest.mark.slow
+def test_n_is_unique_across_load_generators_and_probes(claims_server: ClaimsServer, tmp_path: Path) -> None:
+    """Two load generators (two repeats) and the engine's own submissions (probes) render
+    ``{n}`` into the same body: every work item still gets its own id."""
+    from harness.engine.workflow import WorkflowClient
+
+    api = claims_server.workflow_api()
+    profile = LoadProfile(users=2, spawn_rate=20, think_time_s=(0.01, 0.02), tasks={"submit_claim": 1})
+    probes = WorkflowClient(api)
+    try:
+        for repeat in range(2):
+            got = Collector()
+            gen = LoadGenerator(profile, api, out_dir=tmp_path / f"r{repeat}", seed=7, on_sample=got)
+            gen.start()
+            try:
+                for _ in range(5):
+                    probes.submit()
+                assert got.wait_for(20, timeout=30)
+            finally:
+                gen.stop()
+    finally:
+        probes.close()
+    ids = claims_server.claim_ids
+    assert len(ids) > 45 and len(set(ids)) == len(ids)
