@@ -64,35 +64,88 @@ def _load_baseline(path: Path) -> Any:
 def run_all(system: SystemSpec, *, suites: Sequence[str] = SUITES, contracts_dir: str | Path = DEFAULT_DIR,
             pacts: Sequence[str | Path] | None = None, examples: int = 8, openapi_examples: int = 25,
             seed: int = 0, services: Sequence[str] | None = None, report_dir: str | Path | None = None,
-            include_orchestrator: bool = False, exclude_checks: Sequence[str] = ()) -> list[ContractResult]:
+            exclude_checks: Sequence[str] = ()) -> list[ContractResult]:
     """Run the chosen suites against ``system``; one ContractResult per suite x edge.
 
-    ``pacts`` defaults to ``<contracts_dir>/pacts``; a missing pact directory skips the
-    pact suite (nothing recorded yet), a provider not in system.yaml fails it.
+    Every service is covered, the orchestrator included. ``pacts`` defaults to
+    ``<contracts_dir>/pacts``; a missing pact directory skips the pact suite (nothing
+    recorded yet), a provider not in system.yaml fails it. Nothing passes for having
+    checked nothing: an unreachable or unparsable document is a failed check naming the
+    service, a suite result with zero checks fails, and so does a selection of services
+    and suites that matched nothing.
     """
     unknown = [s for s in suites if s not in SUITES]
     if unknown:
         raise ConfigError(f"unknown contract suite(s) {unknown}; valid: {', '.join(SUITES)}", field="suite")
     cdir = Path(contracts_dir)
-    chosen = [s for s in system.services
-              if (services is None or s.name in services) and (s.kind == "agent" or include_orchestrator)]
+    chosen = [s for s in system.services if services is None or s.name in services]
     results: list[ContractResult] = []
     for svc in chosen:
         edge = edge_of(system, svc.name)
         if svc.protocol == "rest" and "openapi" in suites and svc.openapi_url:
             from harness.contracts.openapi import check_openapi
 
-            results.append(check_openapi(svc.openapi_url, edge=edge, max_examples=openapi_examples, seed=seed,
-                                         report_dir=report_dir, exclude_checks=tuple(exclude_checks)))
+            problem = _document_problem(svc.openapi_url)
+            if problem is not None:
+                results.append(_failed("openapi", edge, "document", f"{svc.name}: {problem}"))
+                continue
+            result = check_openapi(svc.openapi_url, edge=edge, max_examples=openapi_examples, seed=seed,
+                                   report_dir=report_dir, exclude_checks=tuple(exclude_checks))
         elif svc.protocol == "a2a" and "a2a" in suites:
-            results.append(a2a.check_agent(svc.base_url, edge=edge, examples=examples, seed=seed,
-                                           baseline=_load_baseline(baseline_path(cdir, svc))))
+            result = a2a.check_agent(svc.base_url, edge=edge, examples=examples, seed=seed,
+                                     baseline=_load_baseline(baseline_path(cdir, svc)))
         elif svc.protocol == "mcp" and "mcp" in suites:
-            results.append(mcp.check_server(mcp_url(svc), edge=edge, examples=examples, seed=seed,
-                                            baseline=_load_baseline(baseline_path(cdir, svc))))
+            result = mcp.check_server(mcp_url(svc), edge=edge, examples=examples, seed=seed,
+                                      baseline=_load_baseline(baseline_path(cdir, svc)))
+        else:
+            continue
+        results.append(_checked_something(result, svc.name))
     if "pact" in suites:
         results += verify_pacts(system, pacts if pacts is not None else [cdir / "pacts"], services=services)
+    if not results:
+        wanted = f"services {', '.join(services)}" if services is not None else "system.yaml's services"
+        results.append(_failed(suites[0] if len(suites) == 1 else "openapi", ",".join(services or []) or system.name,
+                               "selection", f"nothing to check: {wanted} offer no contract for the suite(s) "
+                               f"{', '.join(suites)} (an openapi_url, an A2A or MCP service, or pact files)"))
     return results
+
+
+def _failed(suite: str, edge: str, name: str, message: str) -> ContractResult:
+    tally = Tally(suite, edge)  # type: ignore[arg-type]
+    tally.fail(name, message)
+    return tally.result()
+
+
+def _checked_something(result: ContractResult, service: str) -> ContractResult:
+    """A suite that ran no check at all did not show the contract holds: that is a failure."""
+    if result.passed or result.failed or result.breaking_changes:
+        return result
+    return _failed(result.suite, result.edge, "no checks",
+                   f"{service}: the {result.suite} suite ran no checks (is the service up and its document "
+                   "non-empty? see the suite's output in the run folder)")
+
+
+def _document_problem(url: str, timeout: float = 10.0) -> str | None:
+    """Why the OpenAPI document at ``url`` cannot be tested, or None. Files are checked by
+    ``check_openapi`` itself; only URLs are fetched here, once, before schemathesis runs."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            resp = client.get(url)
+    except httpx.HTTPError as exc:
+        return f"OpenAPI document {url} unreachable: {exc.__class__.__name__}: {exc}"
+    if resp.status_code >= 400:
+        return f"OpenAPI document {url} answered HTTP {resp.status_code}"
+    try:
+        doc = resp.json()
+    except ValueError:
+        if url.endswith((".yaml", ".yml")):
+            return None  # schemathesis parses YAML itself
+        return f"OpenAPI document {url} is not JSON: {resp.text[:80]!r}"
+    if not isinstance(doc, dict) or not ("openapi" in doc or "swagger" in doc):
+        return f"{url} is not an OpenAPI document (no 'openapi' or 'swagger' field)"
+    return None
 
 
 def verify_pacts(system: SystemSpec, pacts: Sequence[str | Path], *,

@@ -82,8 +82,7 @@ def test_a2a_and_mcp_suites_pass_on_the_healthy_sandbox(healthy: Healthy) -> Non
 
 
 def test_openapi_suite_passes_on_the_healthy_sandbox(healthy: Healthy, tmp_path: Path) -> None:
-    results = run_all(healthy.spec, suites=["openapi"], openapi_examples=5, report_dir=tmp_path,
-                      include_orchestrator=True)
+    results = run_all(healthy.spec, suites=["openapi"], openapi_examples=5, report_dir=tmp_path)
     edges = {r.edge for r in results}
     assert {"orchestrator->intake", "orchestrator->approval", "orchestrator->notify"} < edges
     assert len(edges) == 4, edges  # and the orchestrator's own API
