@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from harness import __version__
-from harness.cli import contracts, faults, gameday, gate, proxy, report, run, sandbox, score, validate
+from harness.cli import contracts, faults, gameday, gate, init, proxy, report, run, sandbox, score, validate
 from harness.errors import HarnessError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -42,7 +42,7 @@ def _root(
     """Chaos and contract testing for AI agent orchestrations."""
 
 
-for module in (validate, sandbox, proxy, faults, run, gameday, score, report, gate, contracts):
+for module in (init, validate, sandbox, proxy, faults, run, gameday, score, report, gate, contracts):
     module.register(app)
 
 
