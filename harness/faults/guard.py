@@ -348,6 +348,10 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _IF_DEFAULT = (signal.SIGHUP,)
 
 
+#: seconds between lease renewals; well inside the lease (harness.faults.network ``LEASE_S``)
+RENEW_EVERY_S = 1.0
+
+
 class FaultSession:
     """Owns a run's active faults: ledger first, then inject; everything reverted on exit.
 
@@ -370,6 +374,24 @@ class FaultSession:
         self._previous: dict[int, Any] = {}
         self._reverting = False
         self._pending_signal: int | None = None
+        self._renewer: threading.Thread | None = None
+        self._stop_renewing = threading.Event()
+
+    # -- leases: faults with ``renew()`` are injected with a short TTL that this keeps alive
+    def _start_renewer(self) -> None:
+        if self._renewer is None:
+            self._renewer = threading.Thread(target=self._renew_loop, name="fault-lease", daemon=True)
+            self._renewer.start()
+
+    def _renew_loop(self) -> None:
+        while not self._stop_renewing.wait(RENEW_EVERY_S):
+            with self._lock:  # a revert cannot run between "still active?" and the renewal
+                for fault in list(self.active.values()):
+                    renew = getattr(fault, "renew", None)
+                    if renew is None:
+                        continue
+                    with contextlib.suppress(Exception):  # a missed renewal only shortens the fault
+                        renew()
 
     # -- signals
     def _handler(self, signum: int, frame: types.FrameType | None) -> None:
@@ -417,6 +439,8 @@ class FaultSession:
                     self.revert(fault)
                 raise
             self._emit("on", fault)
+            if hasattr(fault, "renew"):
+                self._start_renewer()
 
     def revert(self, fault: Fault) -> None:
         """Revert one fault and mark it reverted in the ledger (idempotent)."""
@@ -444,6 +468,7 @@ class FaultSession:
         try:
             with self._lock:
                 self._closed = True
+            self._stop_renewing.set()
             self.revert_all()
         finally:
             self._reverting = False

@@ -13,11 +13,14 @@ also keeps signal handlers that revert faults from re-entering a half-used conne
 pool). The embedded server's tests use ``toxiproxy-python`` unmodified, which keeps the
 two wire-compatible.
 
-TTL semantics: every fault sends ``ttl_s`` (the caller passes fault duration plus a
-margin). The embedded server removes the toxic / re-enables the proxy itself when it
-expires, so a SIGKILLed harness leaves nothing behind for long. A real Toxiproxy
-ignores the unknown field; there the cleanup ledger is the only safety net, and
-``server_enforces_ttl`` (read back from the server's answer) says which case applies.
+TTL semantics: a lease. Every fault is sent with a short ``ttl_s`` (``LEASE_S``, or the
+fault's own TTL if shorter) and the ``FaultSession`` renews it about every second while
+the fault is active, up to the fault's own TTL (its duration plus a margin). The
+embedded server removes the toxic / re-enables the proxy itself when the lease runs
+out, so after the injecting process dies (SIGKILL included) its faults are gone within
+``LEASE_S`` seconds. A real Toxiproxy ignores the unknown field; there the cleanup
+ledger is the only safety net, and ``server_enforces_ttl`` (read back from the server's
+answer) says which case applies.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import ssl
+import time
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -40,6 +44,9 @@ TOXIC_TYPES = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "s
 
 #: seconds for one API call; faults must fail fast rather than hang a run
 API_TIMEOUT_S = 5.0
+
+#: the TTL each inject and renewal sends: how long a fault outlives the process that holds it
+LEASE_S = 3.0
 
 Stream = Literal["upstream", "downstream"]
 
@@ -82,9 +89,34 @@ class _ProxyFault(Fault):
         self.ttl_s = float(ttl_s)
         #: True once the server echoed ``ttl_s`` back (the embedded server does; Toxiproxy does not)
         self.server_enforces_ttl: bool | None = None
+        self._expires_at = 0.0  # monotonic end of the fault's own TTL; renewals stop there
+
+    @property
+    def lease_s(self) -> float:
+        return min(self.ttl_s, LEASE_S)
 
     def _proxy_url(self) -> str:
         return f"{self.api_url}/proxies/{quote(self.proxy, safe='')}"
+
+    def _started(self, resp: httpx.Response) -> None:
+        self._expires_at = time.monotonic() + self.ttl_s
+        try:
+            self.server_enforces_ttl = "ttl_s" in resp.json()
+        except (json.JSONDecodeError, ValueError):
+            self.server_enforces_ttl = False
+
+    def renew(self) -> bool:
+        """Extend the lease by ``lease_s`` (called by the session about every second while the
+        fault is active); False once the fault's own TTL is over or the server dropped it."""
+        if not self.server_enforces_ttl:
+            return False
+        left = self._expires_at - time.monotonic()
+        if left <= 0:
+            return False
+        return self._extend(min(self.lease_s, left))
+
+    def _extend(self, ttl_s: float) -> bool:
+        raise NotImplementedError
 
 
 class ToxicFault(_ProxyFault):
@@ -128,7 +160,7 @@ class ToxicFault(_ProxyFault):
             "stream": self.stream,
             "toxicity": self.toxicity,
             "attributes": self.attributes,
-            "ttl_s": self.ttl_s,
+            "ttl_s": self.lease_s,
         }
 
     def inject(self) -> None:
@@ -144,10 +176,11 @@ class ToxicFault(_ProxyFault):
             raise FaultError(
                 f"proxy {self.proxy!r} refused toxic {self.type!r} ({resp.status_code}): {_error_text(resp)}"
             )
-        try:
-            self.server_enforces_ttl = "ttl_s" in resp.json()
-        except (json.JSONDecodeError, ValueError):
-            self.server_enforces_ttl = False
+        self._started(resp)
+
+    def _extend(self, ttl_s: float) -> bool:
+        resp = _request("POST", f"{self._proxy_url()}/toxics/{quote(self.toxic_name, safe='')}", {"ttl_s": ttl_s})
+        return resp.status_code < 300
 
     def revert(self) -> None:
         resp = _request("DELETE", f"{self._proxy_url()}/toxics/{quote(self.toxic_name, safe='')}")
@@ -201,17 +234,18 @@ class ProxyDownFault(_ProxyFault):
     type = "down"
 
     def inject(self) -> None:
-        resp = _request("POST", self._proxy_url(), {"enabled": False, "ttl_s": self.ttl_s})
+        resp = _request("POST", self._proxy_url(), {"enabled": False, "ttl_s": self.lease_s})
         if resp.status_code == 404:
             raise FaultError(f"proxy {self.proxy!r} not found on {self.api_url}: {_error_text(resp)}")
         if resp.status_code >= 400:
             raise FaultError(
                 f"disabling proxy {self.proxy!r} failed ({resp.status_code}): {_error_text(resp)}"
             )
-        try:
-            self.server_enforces_ttl = "ttl_s" in resp.json()
-        except (json.JSONDecodeError, ValueError):
-            self.server_enforces_ttl = False
+        self._started(resp)
+
+    def _extend(self, ttl_s: float) -> bool:
+        resp = _request("POST", self._proxy_url(), {"enabled": False, "ttl_s": ttl_s})
+        return resp.status_code < 300
 
     def revert(self) -> None:
         resp = _request("POST", self._proxy_url(), {"enabled": True})

@@ -3,6 +3,7 @@ services and the embedded proxy, runs faults against them, and stops everything 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -90,3 +91,75 @@ faults:
     assert last.get("ok"), last
     for port in (api_port, front_port, back_port, listen_port):
         assert _closed(port), f"port {port} is still served after the run"
+
+
+def test_sigkilled_run_leaves_no_toxic_behind_after_five_seconds(tmp_path: Path) -> None:
+    """The lease: network faults carry a short TTL that the live run renews; once the run
+    is SIGKILLed, the embedded proxy removes its toxic by itself within the lease."""
+    import signal
+    import time
+
+    import httpx
+    import psutil
+
+    api_port, front_port, back_port, listen_port = free_ports(4)
+    (tmp_path / "service.py").write_text(SERVICE)
+    (tmp_path / "system.yaml").write_text(f"""
+name: my-agents
+proxy: {{api_url: "http://127.0.0.1:{api_port}", embedded: true}}
+services:
+  - {{name: front, kind: orchestrator, protocol: rest, base_url: "http://127.0.0.1:{front_port}",
+      health_url: "http://127.0.0.1:{front_port}/health",
+      start: {{command: ["{sys.executable}", "service.py", "{front_port}"]}}}}
+  - {{name: back, kind: agent, protocol: rest, base_url: "http://127.0.0.1:{back_port}",
+      health_url: "http://127.0.0.1:{back_port}/health",
+      start: {{command: ["{sys.executable}", "service.py", "{back_port}"]}}}}
+edges:
+  - {{caller: front, callee: back, proxy: back, listen: "127.0.0.1:{listen_port}", upstream: "127.0.0.1:{back_port}"}}
+""")
+    (tmp_path / "scenario.yaml").write_text("""
+title: back is slow for a long time
+phases: {baseline: 1s, inject: 120s, recover: 1s}
+steady_state:
+  - {type: http, name: front, service: front, path: /health, interval_s: 500ms}
+faults:
+  - {type: latency, target: {edge: back}, params: {latency: 50}}
+""")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "scenario.yaml", "--system", "system.yaml", "--no-progress",
+         "--out", "reports", "--settle", "1"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    api = f"http://127.0.0.1:{api_port}/proxies/back/toxics"
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 90
+        toxics: list[dict] = []
+        while time.monotonic() < deadline and not toxics:
+            time.sleep(0.2)
+            try:
+                toxics = httpx.get(api, timeout=2).json()
+            except (httpx.HTTPError, ValueError):
+                toxics = []
+        assert toxics, "the latency toxic never appeared"
+        time.sleep(4)  # past the first lease: the live run keeps it alive by renewing
+        assert httpx.get(api, timeout=2).json(), "the toxic expired while the run was alive"
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        killed_at = time.monotonic()
+
+        def active() -> list[dict]:
+            # a proxy that went down with its run carries no toxic either (its listener is gone)
+            try:
+                return httpx.get(api, timeout=2).json()
+            except httpx.ConnectError:
+                return []
+
+        while time.monotonic() - killed_at < 5.0 and active():
+            time.sleep(0.1)
+        assert active() == [], "toxic still active 5 s after SIGKILL"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                child.kill()

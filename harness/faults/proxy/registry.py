@@ -378,7 +378,8 @@ class Registry:
         # Same ToxicView object on purpose: its ``state`` must survive updates.
         toxic.view.attributes = attributes
         toxic.view.toxicity = toxicity
-        toxic.generation += 1
+        if set(body) - {"ttl_s"}:  # a lease renewal (ttl only) must not re-roll live connections
+            toxic.generation += 1
         if "ttl_s" in body:
             self._arm_ttl(proxy, toxic)
         proxy.toxics_changed()

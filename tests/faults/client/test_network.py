@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import ConfigError, SafetyError
 from harness.faults.base import FaultError
-from harness.faults.network import ProxyDownFault, ToxicFault
+from harness.faults.network import LEASE_S, ProxyDownFault, ToxicFault
 from harness.faults.registry import build_fault, fault_from_ledger
 from harness.model.scenario import HTTP_FAULTS, FaultSpec, FaultTarget
 from harness.model.system import SystemSpec
@@ -65,7 +65,7 @@ def test_each_toxic_kind_reaches_the_proxy_api_with_its_ttl(proxy_server: ProxyS
     fault.inject()
     toxic = proxy_server.toxics(name)[f"f-{kind}"]
     assert toxic["type"] == kind and toxic["stream"] == stream and toxic["toxicity"] == 0.75
-    assert toxic["ttl_s"] == 42.5 and fault.server_enforces_ttl is True
+    assert toxic["ttl_s"] == LEASE_S and fault.server_enforces_ttl is True
     for key, value in params.items():
         assert toxic["attributes"][key] == value
     fault.inject()  # idempotent (409 from the server)
@@ -94,7 +94,7 @@ def test_proxy_down_and_up(proxy_server: ProxyServer) -> None:
     entry = fault.ledger_entry()
     fault.inject()
     state = proxy_server.proxy(name)
-    assert state["enabled"] is False and state["ttl_s"] == 30
+    assert state["enabled"] is False and state["ttl_s"] == LEASE_S  # the lease; the session renews it up to 30 s
     with pytest.raises(httpx.ConnectError):
         httpx.get(url)
     fault_from_ledger(entry).revert()  # as cleanup would, from another process
@@ -184,7 +184,7 @@ def test_a_stale_toxic_with_the_same_id_is_taken_over(proxy_server: ProxyServer)
                        toxicity=0.5, attributes={"latency": 50})
     fresh.inject()
     toxic = proxy_server.toxics(name)["s1-r0-f0-latency"]
-    assert toxic["attributes"]["latency"] == 50 and toxic["toxicity"] == 0.5 and toxic["ttl_s"] == 12
+    assert toxic["attributes"]["latency"] == 50 and toxic["toxicity"] == 0.5 and toxic["ttl_s"] == LEASE_S
     fresh.revert()
     assert proxy_server.toxics(name) == {}
 

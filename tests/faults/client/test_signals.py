@@ -152,3 +152,29 @@ def test_cleanup_cli_bad_ledger_path_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "cannot read the cleanup ledger" in result.stderr and str(tmp_path) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_after_sigkill_the_lease_runs_out_within_five_seconds(proxy_server: ProxyServer,
+                                                              victim: subprocess.Popen[bytes],
+                                                              tmp_path: Path) -> None:
+    """Network faults hold a short lease the live session renews: alive past the lease while
+    the run lives, gone (toxic removed, proxy back up) within 5 s of a SIGKILL, no cleanup run."""
+    import time
+
+    toxic_proxy, down_proxy = proxy_server.new_name(), proxy_server.new_name()
+    proxy_server.create(toxic_proxy)
+    proxy_server.create(down_proxy)
+    run = _start_run(tmp_path / "ledger.jsonl", victim.pid, proxy_server, toxic_proxy, down_proxy)
+    try:
+        time.sleep(4.5)  # longer than the 3 s lease: renewals keep both faults on
+        assert "run-latency" in proxy_server.toxics(toxic_proxy)
+        assert proxy_server.proxy(down_proxy)["enabled"] is False
+        run.kill()
+        run.wait(timeout=10)
+        killed_at = time.monotonic()
+        assert wait_for(lambda: proxy_server.toxics(toxic_proxy) == {}
+                        and proxy_server.proxy(down_proxy)["enabled"] is True, timeout_s=5.0)
+        assert time.monotonic() - killed_at <= 5.0
+    finally:
+        kill_tree(run)
+        _cleanup_cli(tmp_path / "ledger.jsonl")  # the pause fault has its own watchdog TTL
