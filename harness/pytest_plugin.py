@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,18 +54,14 @@ class _SystemHolder:
         self._stack = contextlib.ExitStack()
 
     def get(self) -> HarnessSystem:
+        """The same code path as ``harness run --system``: start ``start:`` services and the
+        embedded proxy (or attach, or bring a sandbox up), stopped at the end of the session."""
         if self.system is None:
+            from harness.engine.target import open_target
+
             path = self.config.getoption("--harness-system")
-            if path:
-                from harness.model.loader import load_system
-
-                self.system = HarnessSystem(load_system(path), Path(path))
-            else:
-                from harness.sandbox import Sandbox
-
-                state = Path(tempfile.mkdtemp(prefix="harness-pytest-sandbox-"))
-                box = self._stack.enter_context(Sandbox(state))
-                self.system = HarnessSystem(box.system_spec(), Path(box.system_yaml_path), box.supervisor)
+            target = self._stack.enter_context(open_target(Path(path) if path else None))
+            self.system = HarnessSystem(target.spec, target.path, target.supervisor)
         return self.system
 
     def close(self) -> None:

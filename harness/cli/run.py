@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -45,20 +44,6 @@ def _contract_suites(value: str | None) -> tuple[str, ...]:
     return chosen
 
 
-def _attach_supervisor(system_path: Path) -> object | None:
-    """The supervisor of a system started by ``harness sandbox up`` (state.json beside its system.yaml).
-
-    Process faults (kill, pause, restart) on supervised services need it; external
-    services use the commands declared in system.yaml instead.
-    """
-    state_dir = system_path.resolve().parent
-    if not (state_dir / "state.json").exists():
-        return None
-    from harness.system.supervisor import Supervisor
-
-    return Supervisor.load(state_dir)
-
-
 def _status_table(status: LiveStatus) -> Table:
     table = Table(show_header=True, header_style="bold", box=None)
     for col in ("scenario", "repeat", "phase", "left", "availability (5 s)", "active faults"):
@@ -72,36 +57,12 @@ def _status_table(status: LiveStatus) -> Table:
 
 def against_target(system: Path | None, sandbox: bool, defects: list[str],
                    run: Callable[[Any, Path, Any], Any], *, allow_production: bool = False) -> Any:
-    """Call ``run(spec, spec_path, supervisor)`` on ``--system``, or on a temporary sandbox brought up and down."""
-    from harness.model.loader import load_system
+    """Call ``run(spec, spec_path, supervisor)`` on the target ``harness.engine.target.open_target`` opens."""
+    from harness.engine.target import open_target
 
-    if defects and system is not None and not sandbox:
-        raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
-    if system is not None and not sandbox:
-        spec = load_system(system)
-        attached = _attach_supervisor(system)
-        if attached is not None:  # a sandbox started by `harness sandbox up`
-            return run(spec, system, attached)
-        from harness.engine.run import check_safety
-        from harness.system.launch import SystemLauncher
-
-        check_safety(spec, allow_production=allow_production)  # before starting anything of it
-        with SystemLauncher(spec, system) as launcher:
-            if launcher.started:
-                console.print(f"started {', '.join(launcher.started)} (logs in {launcher.state_dir / 'logs'})")
-            result = run(spec, system, launcher.supervisor)
-        if launcher.started:
-            console.print(f"stopped {', '.join(launcher.started)}")
-        return result
-    from harness.sandbox import Sandbox
-
-    state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
-    console.print(f"starting the embedded sandbox in {state_dir} ...")
-    with Sandbox(state_dir, defects=defects) as box:
-        console.print(f"sandbox up: system.yaml at {box.system_yaml_path}")
-        result = run(box.system_spec(), Path(box.system_yaml_path), box.supervisor)
-    console.print("sandbox down")
-    return result
+    with open_target(None if sandbox else system, defects=defects, allow_production=allow_production,
+                     say=console.print) as target:
+        return run(target.spec, target.path, target.supervisor)
 
 
 def print_result(result: Any) -> None:

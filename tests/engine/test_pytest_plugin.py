@@ -48,3 +48,55 @@ def test_scenarios_run_as_pytest_items_in_parallel(tmp_path: Path) -> None:
     assert "[gw0]" in out and "[gw1]" in out, "both xdist workers ran scenario items"
     runs = sorted(p.name for p in (tmp_path / "reports").iterdir() if p.is_dir() and not p.is_symlink())
     assert len(runs) == 4 and sum(r.startswith("risk-latency-r") for r in runs) == 2
+
+
+CHAOS_TEST = '''
+import httpx
+
+
+def test_latency_then_kill(harness_system, inject_fault):
+    listen = harness_system.spec.edge("back").listen
+    with inject_fault("latency", edge="back", params={"latency": 300}):
+        r = httpx.get(f"http://{listen}/x", timeout=5)
+        assert r.status_code == 200 and r.elapsed.total_seconds() >= 0.3
+    with inject_fault("kill", service="back"):
+        try:
+            httpx.get(f"http://{listen}/x", timeout=2)
+            reached = True
+        except httpx.HTTPError:
+            reached = False
+        assert not reached, "the killed service still answered"
+'''
+
+
+def test_plugin_opens_a_users_system_like_harness_run(tmp_path: Path) -> None:
+    """``--harness-system`` starts the system's ``start:`` services and the embedded proxy
+    (the same code path as ``harness run --system``), process faults get the supervisor,
+    and everything is stopped when pytest ends."""
+    from harness.system.ports import free_ports
+    from tests.engine.test_own_system import SERVICE, _closed
+
+    api_port, front_port, back_port, listen_port = free_ports(4)
+    (tmp_path / "service.py").write_text(SERVICE)
+    (tmp_path / "system.yaml").write_text(f"""
+name: my-agents
+proxy: {{api_url: "http://127.0.0.1:{api_port}", embedded: true}}
+services:
+  - {{name: front, kind: orchestrator, protocol: rest, base_url: "http://127.0.0.1:{front_port}",
+      health_url: "http://127.0.0.1:{front_port}/health",
+      start: {{command: ["{sys.executable}", "service.py", "{front_port}"]}}}}
+  - {{name: back, kind: agent, protocol: rest, base_url: "http://127.0.0.1:{back_port}",
+      health_url: "http://127.0.0.1:{back_port}/health",
+      start: {{command: ["{sys.executable}", "service.py", "{back_port}"]}}}}
+edges:
+  - {{caller: front, callee: back, proxy: back, listen: "127.0.0.1:{listen_port}", upstream: "127.0.0.1:{back_port}"}}
+""")
+    (tmp_path / "test_chaos.py").write_text(CHAOS_TEST)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "test_chaos.py", "--harness-system", "system.yaml", "-p", "no:cacheprovider",
+         "-o", "addopts=", "-o", "testpaths=", "-q"],
+        capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+    for port in (api_port, front_port, back_port, listen_port):
+        assert _closed(port), f"port {port} is still served after pytest ended"
