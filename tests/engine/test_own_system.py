@@ -93,15 +93,9 @@ faults:
         assert _closed(port), f"port {port} is still served after the run"
 
 
-def test_sigkilled_run_leaves_no_toxic_behind_after_five_seconds(tmp_path: Path) -> None:
-    """The lease: network faults carry a short TTL that the live run renews; once the run
-    is SIGKILLed, the embedded proxy removes its toxic by itself within the lease."""
-    import signal
-    import time
-
-    import httpx
-    import psutil
-
+def write_two_service_system(tmp_path: Path) -> tuple[int, int, int, int]:
+    """A user's system.yaml in ``tmp_path``: ``front`` calls ``back`` through the embedded
+    proxy, both started by the harness. Returns (proxy API, front, back, edge listen) ports."""
     api_port, front_port, back_port, listen_port = free_ports(4)
     (tmp_path / "service.py").write_text(SERVICE)
     (tmp_path / "system.yaml").write_text(f"""
@@ -117,6 +111,19 @@ services:
 edges:
   - {{caller: front, callee: back, proxy: back, listen: "127.0.0.1:{listen_port}", upstream: "127.0.0.1:{back_port}"}}
 """)
+    return api_port, front_port, back_port, listen_port
+
+
+def test_sigkilled_run_leaves_no_toxic_behind_after_five_seconds(tmp_path: Path) -> None:
+    """The lease: network faults carry a short TTL that the live run renews; once the run
+    is SIGKILLed, the embedded proxy removes its toxic by itself within the lease."""
+    import signal
+    import time
+
+    import httpx
+    import psutil
+
+    api_port, _front_port, _back_port, _listen_port = write_two_service_system(tmp_path)
     (tmp_path / "scenario.yaml").write_text("""
 title: back is slow for a long time
 phases: {baseline: 1s, inject: 120s, recover: 1s}

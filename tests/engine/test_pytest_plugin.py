@@ -73,24 +73,9 @@ def test_plugin_opens_a_users_system_like_harness_run(tmp_path: Path) -> None:
     """``--harness-system`` starts the system's ``start:`` services and the embedded proxy
     (the same code path as ``harness run --system``), process faults get the supervisor,
     and everything is stopped when pytest ends."""
-    from harness.system.ports import free_ports
-    from tests.engine.test_own_system import SERVICE, _closed
+    from tests.engine.test_own_system import _closed, write_two_service_system
 
-    api_port, front_port, back_port, listen_port = free_ports(4)
-    (tmp_path / "service.py").write_text(SERVICE)
-    (tmp_path / "system.yaml").write_text(f"""
-name: my-agents
-proxy: {{api_url: "http://127.0.0.1:{api_port}", embedded: true}}
-services:
-  - {{name: front, kind: orchestrator, protocol: rest, base_url: "http://127.0.0.1:{front_port}",
-      health_url: "http://127.0.0.1:{front_port}/health",
-      start: {{command: ["{sys.executable}", "service.py", "{front_port}"]}}}}
-  - {{name: back, kind: agent, protocol: rest, base_url: "http://127.0.0.1:{back_port}",
-      health_url: "http://127.0.0.1:{back_port}/health",
-      start: {{command: ["{sys.executable}", "service.py", "{back_port}"]}}}}
-edges:
-  - {{caller: front, callee: back, proxy: back, listen: "127.0.0.1:{listen_port}", upstream: "127.0.0.1:{back_port}"}}
-""")
+    api_port, front_port, back_port, listen_port = write_two_service_system(tmp_path)
     (tmp_path / "test_chaos.py").write_text(CHAOS_TEST)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "test_chaos.py", "--harness-system", "system.yaml", "-p", "no:cacheprovider",
