@@ -1,7 +1,9 @@
 """``harness contracts ...``: generate and run contract tests between agents.
 
 Exit codes everywhere: 0 all contracts hold, 1 a contract failed or a change is
-breaking, 2 bad input (missing file, unknown service, unreadable document).
+breaking (a service that is down, a document that cannot be fetched and a selection
+that matched nothing are failures too: nothing passes for having checked nothing),
+2 bad input (missing file, unknown service, a flag combination that cannot work).
 """
 
 from __future__ import annotations
@@ -32,13 +34,28 @@ def _services(system: Any, names: list[str] | None) -> list[str] | None:
     return names
 
 
+def _usage(condition: bool, message: str, flags: str) -> None:
+    """Refuse a flag combination that cannot work (exit 2) instead of silently ignoring a flag."""
+    from harness.errors import ConfigError
+
+    if condition:
+        raise ConfigError(message, field=flags)
+
+
 def _report(results: list[Any], out: Path | None = None) -> None:
-    """Print a table of results plus every failure; write contracts.json; exit 0/1."""
+    """Print a table of results plus every failure; write contracts.json; exit 0/1.
+
+    A result that counted no check becomes a failure saying so before anything is shown
+    or written, so neither the table nor contracts.json can read PASS with 0 checks.
+    """
     from rich.console import Console
     from rich.table import Table
 
-    from harness.contracts.results import all_passed, write_results
+    from harness.contracts.results import all_passed, failed_result, require_checks, write_results
 
+    results = [require_checks(r) for r in results]
+    if not results:
+        results = [failed_result("pact", "-", "selection", "nothing to check: no matching services or pacts")]
     console = Console(highlight=False, width=max(Console().width, 110))
     table = Table(title="contracts", title_justify="left")
     for col in ("suite", "edge", "passed", "failed", "result"):
@@ -55,8 +72,6 @@ def _report(results: list[Any], out: Path | None = None) -> None:
     if out is not None:
         path = write_results(results, out)
         console.print(f"wrote {path}", markup=False)
-    if not results:
-        console.print("no contracts to check (no matching services or pacts)", markup=False)
     raise typer.Exit(0 if all_passed(results) else 1)
 
 
@@ -90,6 +105,8 @@ def register(app: typer.Typer) -> None:
         """Run every contract suite against a system; write contracts.json into --out."""
         from harness.contracts.run import SUITES, run_all
 
+        _usage(bool(pacts) and bool(suite) and "pact" not in suite,
+               "--pacts is only read by the pact suite, which --suite leaves out", "--pacts/--suite")
         spec = _system(system)
         results = run_all(spec, suites=suite or SUITES, contracts_dir=contracts_dir, pacts=pacts or None,
                           examples=examples, openapi_examples=openapi_examples, seed=seed,
@@ -109,10 +126,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Property-based tests (schemathesis) of REST agents' OpenAPI documents."""
         from harness.contracts.openapi import check_openapi
-        from harness.errors import ConfigError
 
-        if (system is None) == (url is None):
-            raise ConfigError("give exactly one of --system or --url", field="--system/--url")
+        _usage((system is None) == (url is None), "give exactly one of --system or --url", "--system/--url")
+        _usage(url is not None and bool(service), "--service selects services of --system; with --url there "
+               "is only that document", "--service/--url")
+        _usage(system is not None and base_url is not None, "--base-url goes with --url FILE; with --system "
+               "each service's base_url is used", "--base-url/--system")
         if url is not None:
             results = [check_openapi(url, base_url=base_url, max_examples=examples, seed=seed, report_dir=out,
                                      exclude_checks=tuple(exclude_checks or ()))]
@@ -131,16 +150,21 @@ def register(app: typer.Typer) -> None:
             url: str | None = typer.Option(None, "--url", help="agent base URL (A2A) or MCP endpoint URL"),
             baseline: Path | None = typer.Option(None, "--baseline", help="accepted card / tool list (JSON)"),
             service: list[str] = typer.Option(None, "--service", help="only these services"),
-            contracts_dir: Path = typer.Option(Path("contracts"), "--contracts", help="where baselines live"),
+            contracts_dir: Path | None = typer.Option(None, "--contracts",
+                                                      help="where baselines live (default contracts)"),
             examples: int = typer.Option(8, "--examples", "-n"),
             seed: int = typer.Option(0, "--seed"),
             out: Path | None = typer.Option(None, "--out", "-o", help="run folder for contracts.json"),
         ) -> None:
             from harness.contracts import a2a, mcp
-            from harness.errors import ConfigError
 
-            if (system is None) == (url is None):
-                raise ConfigError("give exactly one of --system or --url", field="--system/--url")
+            _usage((system is None) == (url is None), "give exactly one of --system or --url", "--system/--url")
+            _usage(url is not None and bool(service), "--service selects services of --system; with --url "
+                   "there is only that endpoint", "--service/--url")
+            _usage(url is not None and contracts_dir is not None, "--contracts holds the baselines of "
+                   "--system's services; with --url give --baseline FILE", "--contracts/--url")
+            _usage(system is not None and baseline is not None, "--baseline goes with --url; with --system "
+                   "baselines are read from --contracts DIR", "--baseline/--system")
             if url is not None:
                 check = a2a.check_agent if kind == "a2a" else mcp.check_server
                 results = [check(url, baseline=_load_json(baseline), examples=examples, seed=seed)]
@@ -148,7 +172,8 @@ def register(app: typer.Typer) -> None:
                 from harness.contracts.run import run_all
 
                 spec = _system(system)  # type: ignore[arg-type]
-                results = run_all(spec, suites=[kind], contracts_dir=contracts_dir, examples=examples, seed=seed,
+                results = run_all(spec, suites=[kind], contracts_dir=contracts_dir or Path("contracts"),
+                                  examples=examples, seed=seed,
                                   services=_services(spec, service))
             _report(results, out)
 
@@ -200,6 +225,7 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "-o", help="run folder for contracts.json"),
     ) -> None:
         """Verify each provider against its consumers' pacts (pact-python Verifier)."""
+        from harness.contracts.results import failed_result
         from harness.contracts.run import verify_pacts
         from harness.errors import ConfigError
 
@@ -208,7 +234,13 @@ def register(app: typer.Typer) -> None:
         missing = [p for p in sources if not p.exists()]
         if missing:
             raise ConfigError("pact file or directory not found", path=str(missing[0]))
-        _report(verify_pacts(spec, sources, services=provider or None), out)
+        chosen = _services(spec, provider)
+        results = verify_pacts(spec, sources, services=chosen)
+        if not results:
+            wanted = f"providers {', '.join(chosen)}" if chosen else "any provider"
+            results = [failed_result("pact", ",".join(chosen or []) or spec.name, "selection",
+                                     f"nothing to check: no pact in {', '.join(map(str, sources))} names {wanted}")]
+        _report(results, out)
 
     @group.command("diff")
     def diff_cmd(
@@ -243,12 +275,18 @@ def register(app: typer.Typer) -> None:
         checked, changes = can_i_deploy(provider, load_doc(contract), list(sources))
         if checked == 0:
             raise ConfigError(f"no pact names provider {provider!r}", path=", ".join(map(str, sources)))
-        if changes:
-            typer.echo(f"NO: {len(changes)} problem(s) across {checked} interaction(s) of {provider}")
-            for c in changes:
-                typer.echo(f"  BREAKING {c}")
+        breaking = [c for c in changes if c.breaking]
+        if breaking:
+            typer.echo(f"NO: {len(breaking)} problem(s) across {checked} interaction(s) of {provider}")
+        else:
+            typer.echo(f"yes: all {checked} recorded interaction(s) of {provider} are still honoured")
+        for c in breaking:
+            typer.echo(f"  BREAKING {c}")
+        for c in changes:
+            if not c.breaking:
+                typer.echo(f"  note     {c}")
+        if breaking:
             raise typer.Exit(1)
-        typer.echo(f"yes: all {checked} recorded interaction(s) of {provider} are still honoured")
 
     @group.command("snapshot")
     def snapshot_cmd(
@@ -257,10 +295,17 @@ def register(app: typer.Typer) -> None:
         service: list[str] = typer.Option(None, "--service", help="only these services"),
     ) -> None:
         """Save the live contracts (OpenAPI docs, agent cards, tool lists) as baselines."""
+        from harness.contracts.results import ContractsUnavailable
         from harness.contracts.run import snapshot
 
         spec = _system(system)
-        for path in snapshot(spec, out, services=_services(spec, service)):
+        try:
+            written = snapshot(spec, out, services=_services(spec, service))
+        except ContractsUnavailable as exc:
+            for path in exc.written:
+                typer.echo(f"wrote {path}")
+            raise
+        for path in written:
             typer.echo(f"wrote {path}")
 
     _ = (run_cmd, openapi_cmd, record_cmd, generate_cmd, verify_cmd, diff_cmd, deploy_cmd, snapshot_cmd)

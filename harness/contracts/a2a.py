@@ -2,7 +2,8 @@
 
 What is checked (each a named check in the ContractResult):
 
-- ``card.fetch``: ``GET /.well-known/agent-card.json`` answers 200 JSON.
+- ``document``: ``GET /.well-known/agent-card.json`` answers 200 JSON (else the one
+  failure says why: unreachable, an HTTP error, not JSON; nothing else is checked).
 - ``card.shape``: the A2A 1.0 card shape: ``name``, ``version``, ``description``,
   ``supportedInterfaces[]`` (each with ``url``, ``protocolBinding``, ``protocolVersion``),
   ``capabilities``, ``skills[]`` (``id``, ``name``, ``description``, ``tags``), a
@@ -38,7 +39,7 @@ import httpx
 from hypothesis import strategies as st
 
 from harness.contracts._schema import draw, invalid_variants, jsonrpc_problem, samples, violations
-from harness.contracts.results import Tally
+from harness.contracts.results import Tally, reason
 from harness.model.scorecard import ContractResult
 
 SKILL_SCHEMA_EXTENSION = "https://harness.dev/a2a/ext/skill-schema/v1"
@@ -165,19 +166,28 @@ def _message(part: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_agent(base_url: str, *, edge: str = "", baseline: dict[str, Any] | None = None, examples: int = 8,
-                seed: int = 0, timeout: float = 15.0) -> ContractResult:
+                seed: int = 0, timeout: float = 15.0, service: str = "") -> ContractResult:
     """Run every A2A check against the agent at ``base_url``; never raises for agent faults.
 
     ``baseline``: a previously accepted card; breaking changes against it fail the run.
+    ``service`` names the agent in the failure when its card cannot be fetched.
     """
     tally = Tally("a2a", edge or base_url)
+    url = base_url.rstrip("/") + CARD_PATH
+    who = f"{service}: " if service else ""
     with httpx.Client(timeout=timeout, trust_env=False) as client:
         try:
             card = fetch_card(base_url, client=client)
-        except (httpx.HTTPError, ValueError) as exc:
-            tally.fail("card.fetch", f"GET {base_url.rstrip('/')}{CARD_PATH}: {exc}")
+        except httpx.HTTPStatusError as exc:
+            tally.fail("document", f"{who}A2A agent card {url} answered HTTP {exc.response.status_code}")
             return tally.result()
-        tally.ok("card.fetch")
+        except httpx.HTTPError as exc:
+            tally.fail("document", f"{who}A2A agent card {url} unreachable: {reason(exc)}")
+            return tally.result()
+        except ValueError as exc:
+            tally.fail("document", f"{who}A2A agent card {url} is not a JSON object: {exc}")
+            return tally.result()
+        tally.ok("document")
         problems = card_problems(card)
         tally.check("card.shape", not problems, "; ".join(problems))
         if baseline is not None:

@@ -12,7 +12,11 @@ OpenAPI document, an A2A agent card or an MCP tool list) must still offer it:
 - MCP: the tool exists, the recorded arguments validate against its ``inputSchema``,
   and its ``outputSchema`` still promises the ``structuredContent`` fields the consumer saw.
 
-Every problem is a breaking ``Change`` naming consumer, interaction and field.
+Every problem is a breaking ``Change`` naming consumer, interaction and field. What the
+consumer received is an observation, not a promise, so it is held against what the new
+contract promises only: a response the contract leaves untyped (FastAPI's schema for a
+handler returning ``dict``) is a non-breaking "not checked" note, never "field removed";
+so the very document a provider runs with can always deploy.
 """
 
 from __future__ import annotations
@@ -23,18 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.contracts._schema import violations
-from harness.contracts.diff import (
-    Change,
-    _body,
-    _json_schema,
-    _operations,
-    _Refs,
-    card_schemas,
-    compare_schema,
-    detect_kind,
-    infer_schema,
-    mcp_tools,
-)
+from harness.contracts.compat import Change, _Refs, compare_schema, infer_schema
+from harness.contracts.diff import _body, _json_schema, _operations, card_schemas, detect_kind, mcp_tools
 from harness.contracts.pact import pact_files
 
 A2A_METHODS = frozenset({
@@ -49,8 +43,11 @@ def _path_regex(template: str) -> re.Pattern[str]:
     return re.compile("^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
 
 
-def _breaking(changes: list[Change]) -> list[Change]:
-    return [c for c in changes if c.breaking]
+def _received(observed: Any, schema: Any, where: str, refs: _Refs | None = None) -> list[Change]:
+    """What the new contract says about a body the consumer received: breaking problems and
+    "not checked" notes (other non-breaking differences are not news to anyone)."""
+    changes = compare_schema(infer_schema(observed), schema, where, "output", new_refs=refs, observed=True)
+    return [c for c in changes if c.breaking or c.message.startswith("not checked")]
 
 
 def _check_openapi(doc: dict[str, Any], where: str, req: dict[str, Any], resp: dict[str, Any]) -> list[Change]:
@@ -74,9 +71,8 @@ def _check_openapi(doc: dict[str, Any], where: str, req: dict[str, Any], resp: d
                 for v in violations(body, resolved, "$request")]
     expected = _body(resp)
     rschema = _json_schema(refs.resolve(responses.get(status) or {}).get("content"))
-    if isinstance(expected, dict | list) and isinstance(rschema, dict):
-        out += _breaking(compare_schema(infer_schema(expected), rschema, f"{where} response $", "output",
-                                        new_refs=refs))
+    if isinstance(expected, dict | list):
+        out += _received(expected, rschema, f"{where} response $", refs)
     return out
 
 
@@ -132,10 +128,8 @@ def _check_a2a(card: dict[str, Any], where: str, req: dict[str, Any], resp: dict
     for data in _result_data(expected.get("result") if isinstance(expected, dict) else None):
         if not outputs:
             continue
-        attempts = [_breaking(compare_schema(infer_schema(data), schema, f"{where} data $", "output"))
-                    for schema in outputs]
-        best = min(attempts, key=len)
-        out += best
+        attempts = [_received(data, schema, f"{where} data $") for schema in outputs]
+        out += min(attempts, key=lambda cs: (sum(c.breaking for c in cs), len(cs)))
     return out
 
 
@@ -158,13 +152,14 @@ def _check_mcp(tools: dict[str, dict[str, Any]], where: str, req: dict[str, Any]
         if tool.get("outputSchema") is None:
             out.append(Change(True, where, f"tool {name!r} no longer declares an outputSchema"))
         else:
-            out += _breaking(compare_schema(infer_schema(structured), tool["outputSchema"],
-                                            f"{where} structuredContent $", "output"))
+            out += _received(structured, tool["outputSchema"], f"{where} structuredContent $")
     return out
 
 
 def can_i_deploy(provider: str, new_doc: Any, pacts: list[str | Path]) -> tuple[int, list[Change]]:
-    """(interactions checked, breaking changes) of ``new_doc`` against ``provider``'s pacts."""
+    """(interactions checked, changes) of ``new_doc`` against ``provider``'s pacts: every
+    breaking change, plus non-breaking "not checked" notes where the contract promises
+    nothing about what the consumer received."""
     kind = detect_kind(new_doc)
     if kind == "pact":
         from harness.errors import ConfigError

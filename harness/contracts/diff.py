@@ -2,45 +2,24 @@
 
 Kinds (auto-detected from content): OpenAPI documents, A2A agent cards, MCP tool lists
 (``{"tools": [...]}``, a bare list, or a ``tools/list`` JSON-RPC response) and Pact files.
-
-Breaking means "a caller that worked against OLD can fail against NEW". Schemas are
-compared with a direction, because the same edit is safe on one side and breaking on
-the other:
-
-- **input** (what callers send: request bodies, parameters, MCP ``inputSchema``, A2A
-  skill input): a new required field, a narrowed type, a removed enum value or a
-  tightened bound is breaking; a new optional field or a widened type is not.
-- **output** (what callers receive: responses, ``outputSchema``, skill output): a removed
-  field, a field no longer required, a changed/widened type or a new enum value the
-  caller cannot know is breaking; a new field is not.
-
-Renames show up as a removed field plus an added one; the message says "possibly
-renamed to ..." when the added field has the same schema.
+Each document is taken apart into its schemas, which ``harness.contracts.compat``
+compares with a direction (input: what callers send; output: what they receive), plus
+the document-level promises: endpoints, status codes, parameters, skills, tools,
+interfaces and capabilities.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.contracts.compat import Change, _Refs, compare_schema, infer_schema
 from harness.errors import ConfigError
 from harness.model.loader import read_text_file
 
 Kind = Literal["openapi", "a2a", "mcp", "pact"]
-Direction = Literal["input", "output"]
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-
-
-@dataclass(frozen=True)
-class Change:
-    breaking: bool
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 # --------------------------------------------------------------------------- loading
@@ -49,15 +28,19 @@ class Change:
 def load_doc(path: str | Path) -> Any:
     """Read a JSON or YAML contract file; ConfigError (exit 2) on anything unreadable."""
     p = Path(path)
-    text = read_text_file(p)
+    return parse_doc(read_text_file(p), str(p), json_only=p.suffix.lower() == ".json")
+
+
+def parse_doc(text: str, name: str, *, json_only: bool = False) -> Any:
+    """JSON, else YAML (OpenAPI documents come in both); ConfigError naming ``name``."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if p.suffix.lower() == ".json":
-            raise ConfigError(f"invalid JSON: {exc.msg}", path=str(p), line=exc.lineno) from None
+        if json_only:
+            raise ConfigError(f"invalid JSON: {exc.msg}", path=name, line=exc.lineno) from None
     from harness.model.loader import _plain, parse_yaml_text
 
-    return _plain(parse_yaml_text(text, str(p)))
+    return _plain(parse_yaml_text(text, name))
 
 
 def detect_kind(doc: Any, path: str = "<document>") -> Kind:
@@ -81,149 +64,6 @@ def mcp_tools(doc: Any) -> dict[str, dict[str, Any]]:
     if isinstance(doc, dict):
         doc = doc.get("tools", (doc.get("result") or {}).get("tools", []))
     return {t["name"]: t for t in doc if isinstance(t, dict) and "name" in t}
-
-
-# --------------------------------------------------------------------------- schemas
-
-
-class _Refs:
-    """Resolves local ``#/...`` refs of one document (depth-limited against cycles)."""
-
-    def __init__(self, root: Any) -> None:
-        self.root = root
-
-    def resolve(self, schema: Any, depth: int = 0) -> Any:
-        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and depth < 20:
-            ref = schema["$ref"]
-            if not ref.startswith("#/"):
-                return {}
-            node: Any = self.root
-            for part in ref[2:].split("/"):
-                node = node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, dict) else {}
-            schema, depth = node, depth + 1
-        return schema
-
-
-def _types(schema: dict[str, Any]) -> set[str] | None:
-    t = schema.get("type")
-    if t is None:
-        variants = schema.get("anyOf") or schema.get("oneOf")
-        if isinstance(variants, list):
-            out: set[str] = set()
-            for v in variants:
-                vt = _types(v) if isinstance(v, dict) else None
-                if vt is None:
-                    return None
-                out |= vt
-            return out
-        return None
-    types = {t} if isinstance(t, str) else set(t)
-    if schema.get("nullable"):
-        types.add("null")
-    return types
-
-
-def _covers(wide: set[str], narrow: set[str]) -> bool:
-    """Every type in ``narrow`` is accepted by ``wide`` (number accepts integer)."""
-    return all(t in wide or (t == "integer" and "number" in wide) for t in narrow)
-
-
-def compare_schema(old: Any, new: Any, where: str, direction: Direction, *, old_refs: _Refs | None = None,
-                   new_refs: _Refs | None = None, depth: int = 0) -> list[Change]:
-    """Changes from ``old`` to ``new`` JSON Schema, judged for ``direction``."""
-    old_refs, new_refs = old_refs or _Refs(old), new_refs or _Refs(new)
-    old, new = old_refs.resolve(old), new_refs.resolve(new)
-    if not isinstance(old, dict) or not isinstance(new, dict) or depth > 12:
-        return []
-    out: list[Change] = []
-    ot, nt = _types(old), _types(new)
-    if ot is not None and nt is not None and ot != nt:
-        if direction == "input" and not _covers(nt, ot):
-            out.append(Change(True, where, f"type narrowed from {sorted(ot)} to {sorted(nt)}"))
-        elif direction == "output" and not _covers(ot, nt):
-            out.append(Change(True, where, f"type changed from {sorted(ot)} to {sorted(nt)}"))
-        else:
-            out.append(Change(False, where, f"type changed from {sorted(ot)} to {sorted(nt)}"))
-    oe, ne = old.get("enum"), new.get("enum")
-    if isinstance(oe, list) and isinstance(ne, list):
-        removed, added = [v for v in oe if v not in ne], [v for v in ne if v not in oe]
-        if removed:
-            out.append(Change(direction == "input", where, f"enum values removed: {removed}"))
-        if added:
-            out.append(Change(direction == "output", where, f"enum values added: {added}"))
-    elif isinstance(ne, list) and oe is None:
-        out.append(Change(direction == "input", where, f"now restricted to enum {ne}"))
-    if direction == "input":
-        for key, tighter in (("maxLength", min), ("maximum", min), ("maxItems", min),
-                             ("minLength", max), ("minimum", max), ("minItems", max)):
-            o, n = old.get(key), new.get(key)
-            if isinstance(n, int | float) and (o is None or (tighter(o, n) == n and o != n)):
-                out.append(Change(True, where, f"{key} tightened from {o} to {n}"))
-    out += _compare_props(old, new, where, direction, old_refs, new_refs, depth)
-    oi, ni = old.get("items"), new.get("items")
-    if isinstance(oi, dict) and isinstance(ni, dict):
-        out += compare_schema(oi, ni, f"{where}[]", direction, old_refs=old_refs, new_refs=new_refs,
-                              depth=depth + 1)
-    return out
-
-
-def _compare_props(old: dict[str, Any], new: dict[str, Any], where: str, direction: Direction,
-                   old_refs: _Refs, new_refs: _Refs, depth: int) -> list[Change]:
-    out: list[Change] = []
-    op, np_ = old.get("properties") or {}, new.get("properties") or {}
-    oreq, nreq = set(old.get("required") or []), set(new.get("required") or [])
-    added = [k for k in np_ if k not in op]
-    for key in op:
-        path = f"{where}.{key}"
-        if key not in np_:
-            twin = next((a for a in added if _same(old_refs.resolve(op[key]), new_refs.resolve(np_[a]))), None)
-            hint = f" (possibly renamed to '{twin}')" if twin else ""
-            if direction == "output":
-                out.append(Change(True, path, f"field '{key}' removed{hint}"))
-            else:
-                closed = new.get("additionalProperties") is False
-                out.append(Change(closed and key in oreq, path, f"input field '{key}' removed{hint}"))
-            continue
-        if direction == "output" and key in oreq and key not in nreq:
-            out.append(Change(True, path, f"field '{key}' is no longer required (callers may not get it)"))
-        if direction == "input" and key in nreq and key not in oreq:
-            out.append(Change(True, path, f"input field '{key}' became required"))
-        out += compare_schema(op[key], np_[key], path, direction, old_refs=old_refs, new_refs=new_refs,
-                              depth=depth + 1)
-    for key in added:
-        path = f"{where}.{key}"
-        if direction == "input" and key in nreq:
-            out.append(Change(True, path, f"new required input field '{key}'"))
-        else:
-            out.append(Change(False, path, f"field '{key}' added"))
-    if direction == "input" and old.get("additionalProperties") is not False \
-            and new.get("additionalProperties") is False and op:
-        out.append(Change(True, where, "no longer accepts additional properties"))
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    strip = ("title", "description")
-    if isinstance(a, dict) and isinstance(b, dict):
-        return {k: v for k, v in a.items() if k not in strip} == {k: v for k, v in b.items() if k not in strip}
-    return bool(a == b)
-
-
-def infer_schema(example: Any) -> dict[str, Any]:
-    """A schema that an example value *promises*: every key present is required, types as
-    seen (numbers as ``number``, so 5 and 5.0 agree)."""
-    if isinstance(example, dict):
-        return {"type": "object", "required": list(example),
-                "properties": {k: infer_schema(v) for k, v in example.items()}}
-    if isinstance(example, list):
-        return {"type": "array", "items": infer_schema(example[0])} if example else {"type": "array"}
-    if isinstance(example, bool):
-        return {"type": "boolean"}
-    if isinstance(example, int | float):
-        return {"type": "number"}
-    if example is None:
-        return {"type": "null"}
-    return {"type": "string"}
 
 
 # --------------------------------------------------------------------------- documents

@@ -7,6 +7,7 @@ SSE bodies) and stateless JSON.
 
 Checks (each named in the ContractResult):
 
+- ``document``: fails (alone, with the reason) when the endpoint cannot be reached.
 - ``initialize`` and ``tools/list`` are well-formed JSON-RPC 2.0; every tool parses as
   an MCP ``Tool`` and its ``inputSchema``/``outputSchema`` are valid JSON Schemas.
 - Per tool, ``tools/call`` with inputs generated from ``inputSchema`` (hypothesis-
@@ -27,7 +28,7 @@ from typing import Any
 import httpx
 
 from harness.contracts._schema import invalid_variants, jsonrpc_problem, samples, schema_problem, violations
-from harness.contracts.results import Tally
+from harness.contracts.results import Tally, reason
 from harness.model.scorecard import ContractResult
 
 CLIENT_PROTOCOL = "2025-11-25"
@@ -117,30 +118,40 @@ def list_tools(url: str, *, timeout: float = 15.0) -> list[dict[str, Any]]:
 
 
 def check_server(url: str, *, edge: str = "", baseline: Any = None, examples: int = 8, seed: int = 0,
-                 timeout: float = 15.0) -> ContractResult:
-    """Run every MCP check against the streamable-HTTP endpoint ``url`` (e.g. ``.../mcp``)."""
+                 timeout: float = 15.0, service: str = "") -> ContractResult:
+    """Run every MCP check against the streamable-HTTP endpoint ``url`` (e.g. ``.../mcp``).
+
+    ``service`` names the server in the failures that stop the suite (endpoint
+    unreachable, no tool list), so the one console line says whose contract is missing.
+    """
     tally = Tally("mcp", edge or url)
+    who = f"{service}: " if service else ""
     with _Hooked(timeout=timeout, trust_env=False) as client:
         session = McpSession(url, client)
         client.session = session
         try:
-            _run(session, tally, baseline, examples, seed)
+            _run(session, tally, baseline, examples, seed, who)
         except httpx.HTTPError as exc:
-            tally.fail("transport", f"{url}: {type(exc).__name__}: {exc}")
+            if tally.passed == 0 and tally.failed == 0:
+                tally.fail("document", f"{who}MCP endpoint {url} unreachable: {reason(exc)}")
+            else:
+                tally.fail("transport", f"{who}{url}: {reason(exc)}")
     return tally.result()
 
 
-def _run(session: McpSession, tally: Tally, baseline: Any, examples: int, seed: int) -> None:
+def _run(session: McpSession, tally: Tally, baseline: Any, examples: int, seed: int, who: str = "") -> None:
     import mcp.types as mt
     from pydantic import ValidationError
 
     status, body = session.initialize()
     problem = jsonrpc_problem(body, session.n) if status == 200 else f"HTTP {status}"
-    if not tally.check("initialize", problem is None and "result" in body, f"initialize: {problem or body}"):
+    if not tally.check("initialize", problem is None and "result" in body,
+                       f"{who}MCP initialize at {session.url}: {problem or body}"):
         return
     status, body, _ = session.request("tools/list", {})
     problem = jsonrpc_problem(body, session.n) if status == 200 else f"HTTP {status}"
-    if not tally.check("tools/list", problem is None and "result" in body, f"tools/list: {problem or body}"):
+    if not tally.check("tools/list", problem is None and "result" in body,
+                       f"{who}MCP tools/list at {session.url}: {problem or body}"):
         return
     tools = body["result"].get("tools")
     if not tally.check("tools/list shape", isinstance(tools, list), "$.result.tools: expected a list"):

@@ -31,7 +31,9 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.contracts.results import Tally
+import httpx
+
+from harness.contracts.results import Tally, reason
 from harness.errors import ConfigError
 from harness.model.scorecard import ContractResult
 
@@ -49,16 +51,57 @@ def schemathesis_command() -> list[str]:
     return [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()"]
 
 
+def document_problem(url: str, timeout: float = 10.0) -> str | None:
+    """Why the OpenAPI document at ``url`` cannot be tested, or None.
+
+    Fetched once before schemathesis runs, because schemathesis would wait for it and then
+    report a service that is down as a run with no operations, which must not read as a
+    pass; this names the reason in one line instead.
+    """
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            resp = client.get(url)
+    except httpx.HTTPError as exc:
+        return f"OpenAPI document {url} unreachable: {reason(exc)}"
+    if resp.status_code >= 400:
+        return f"OpenAPI document {url} answered HTTP {resp.status_code}"
+    try:
+        doc = resp.json()
+    except ValueError:
+        if url.split("?")[0].endswith((".yaml", ".yml")) or "yaml" in resp.headers.get("content-type", ""):
+            return None  # schemathesis parses YAML itself
+        return f"OpenAPI document {url} is not JSON: {resp.text[:80]!r}"
+    if not isinstance(doc, dict) or not ("openapi" in doc or "swagger" in doc):
+        return f"{url} is not an OpenAPI document (no 'openapi' or 'swagger' field)"
+    if not doc.get("paths"):
+        return f"OpenAPI document {url} declares no paths, so there is nothing to test"
+    return None
+
+
+def service_problem(base_url: str, timeout: float = 10.0) -> str | None:
+    """Why the API at ``base_url`` cannot be reached, or None (any HTTP answer means it is up).
+    Needed when the document is a file: the file is readable although the service is down."""
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            client.get(base_url)
+    except httpx.HTTPError as exc:
+        return f"service {base_url} unreachable: {reason(exc)}"
+    return None
+
+
 def check_openapi(location: str, *, base_url: str | None = None, edge: str = "", max_examples: int = 50,
                   seed: int = 0, phases: tuple[str, ...] = PHASES, mode: str = "all", workers: int = 1,
                   max_time: float | None = None, report_dir: str | Path | None = None,
                   exclude_checks: tuple[str, ...] = (), extra_args: tuple[str, ...] = (),
-                  timeout: float = 600.0) -> ContractResult:
+                  timeout: float = 600.0, service: str = "") -> ContractResult:
     """Run schemathesis against ``location`` (an OpenAPI URL or file; files need ``base_url``).
 
     ``report_dir``: where to keep ``openapi-<edge>.junit.xml`` and the console output.
     ``exclude_checks``: schemathesis check names to skip (e.g. ``allow_header_conformance``),
-    for a known, accepted deviation; everything else stays on.
+    for a known, accepted deviation; everything else stays on. ``service`` names the
+    service in a failure that stops the suite (document unreachable, service down).
+    A missing file or a file without ``base_url`` is bad input (ConfigError); a document
+    or service that cannot be reached is a failed check named ``document``.
     """
     bad = [p for p in phases if p not in PHASES]
     if bad:
@@ -72,6 +115,13 @@ def check_openapi(location: str, *, base_url: str | None = None, edge: str = "",
         if not base_url:
             raise ConfigError("an OpenAPI file needs the API's base URL (--base-url)", path=location)
     tally = Tally("openapi", edge or (base_url or location))
+    who = f"{service}: " if service else ""
+    problem = document_problem(location) if is_url else None
+    if problem is None and base_url:
+        problem = service_problem(base_url)
+    if problem is not None:
+        tally.fail("document", who + problem)
+        return tally.result()
     with tempfile.TemporaryDirectory(prefix="harness-st-") as scratch:
         junit = Path(scratch) / "junit.xml"
         argv = [*schemathesis_command(), "run", location, "-n", str(max_examples), "--seed", str(seed),
@@ -103,6 +153,10 @@ def check_openapi(location: str, *, base_url: str | None = None, edge: str = "",
             tally.fail("schemathesis", f"no report (exit {proc.returncode}): {tail}")
             return tally.result()
         _read_junit(junit, tally, location, seed)
+        if proc.returncode != 0 and tally.failed == 0:
+            tail = "\n".join(console.strip().splitlines()[-8:])
+            tally.fail("schemathesis", f"{who}schemathesis exited {proc.returncode} without a failing "
+                                       f"operation in its report: {tail}")
     return tally.result()
 
 

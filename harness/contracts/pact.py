@@ -136,8 +136,8 @@ def provider_state(shape: Shape, exchanges: Sequence[Exchange] = ()) -> tuple[st
     """A provider-state name, its params, and where the state's ``id`` is injected
     (``"body"``: JSON-RPC ``params.id``; ``"path"``; or None).
 
-    When the recording holds the call that created the referenced resource (a task, a
-    claim), it goes into the params as ``setup`` so the harness's default state handler
+    When the recording holds the call that created the referenced resource (a task, an
+    order), it goes into the params as ``setup`` so the harness's default state handler
     can replay it and hand the *new* id back to the verifier (provider-state injection).
     """
     sample = shape.samples[0]

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import httpx
+
+from harness.errors import HarnessError
 from harness.model.scorecard import ContractCheck, ContractResult
 
 Suite = Literal["openapi", "pact", "a2a", "mcp", "diff"]
@@ -67,9 +70,59 @@ class Tally:
                               breaking_changes=list(self.breaking_changes), failures=failures)
 
 
+class ContractsUnavailable(HarnessError):
+    """A contract could not be fetched (service down, document unparsable): one line, exit 1,
+    because the input was fine and the system is what failed. ``written`` keeps what was
+    saved before the failure, so a caller can still report it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, written: list[Path] | None = None) -> None:
+        super().__init__(message)
+        self.written = list(written or [])
+
+
+def reason(exc: BaseException) -> str:
+    """A short, human reason for a failed HTTP exchange ("connection refused", "timed out"),
+    so the console line says what happened instead of an exception's repr."""
+    text = str(exc)
+    low = text.lower()
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if "connection refused" in low or "connect call failed" in low:
+        return "connection refused"
+    if any(s in low for s in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                              "temporary failure in name resolution")):
+        return "host name not resolved"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"the server broke the HTTP exchange ({text or type(exc).__name__})"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def failed_result(suite: Suite, edge: str, name: str, message: str) -> ContractResult:
+    """A result of one failed check: what a suite reports when it could not test at all."""
+    tally = Tally(suite, edge)
+    tally.fail(name, message)
+    return tally.result()
+
+
+def require_checks(result: ContractResult, who: str = "") -> ContractResult:
+    """``result``, or a failure if it counted no check at all: a suite that measured nothing
+    has not shown that the contract holds, so it must not read as a pass."""
+    if result.passed or result.failed or result.breaking_changes:
+        return result
+    prefix = f"{who}: " if who else ""
+    return failed_result(result.suite, result.edge, "no checks",
+                         f"{prefix}the {result.suite} suite ran no checks (is the service up and its "
+                         "contract non-empty? the suite's own output is in the run folder)")
+
+
 def all_passed(results: Iterable[ContractResult]) -> bool:
-    """True when no result has a failed check or a breaking change."""
-    return all(r.failed == 0 and not r.breaking_changes for r in results)
+    """True when there are results, every one ran a check, and none has a failed check or a
+    breaking change. No results at all is not a pass: nothing was shown to hold."""
+    rows = list(results)
+    return bool(rows) and all(r.failed == 0 and not r.breaking_changes and (r.passed or r.failed)
+                              for r in rows)
 
 
 def write_results(results: Iterable[ContractResult], run_dir: str | Path) -> Path:

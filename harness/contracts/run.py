@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.contracts import a2a, mcp
-from harness.contracts.results import Tally
+from harness.contracts.diff import load_doc, parse_doc
+from harness.contracts.openapi import check_openapi, document_problem
+from harness.contracts.results import ContractsUnavailable, Suite, Tally, failed_result, reason, require_checks
 from harness.errors import ConfigError
 from harness.model.scorecard import ContractResult
 from harness.model.system import Service, SystemSpec
@@ -67,85 +69,111 @@ def run_all(system: SystemSpec, *, suites: Sequence[str] = SUITES, contracts_dir
             exclude_checks: Sequence[str] = ()) -> list[ContractResult]:
     """Run the chosen suites against ``system``; one ContractResult per suite x edge.
 
-    Every service is covered, the orchestrator included. ``pacts`` defaults to
-    ``<contracts_dir>/pacts``; a missing pact directory skips the pact suite (nothing
-    recorded yet), a provider not in system.yaml fails it. Nothing passes for having
-    checked nothing: an unreachable or unparsable document is a failed check naming the
-    service, a suite result with zero checks fails, and so does a selection of services
-    and suites that matched nothing.
+    Every service is covered whatever its ``kind``, the orchestrator included: a service
+    with an ``openapi_url`` gets the openapi suite, an A2A or MCP service its own suite.
+    ``pacts`` defaults to ``<contracts_dir>/pacts``; a missing pact directory skips the
+    pact suite when every suite runs (nothing recorded yet), a provider not in system.yaml
+    fails it.
+
+    Nothing passes for having checked nothing: an unreachable or unparsable document is
+    a failed ``document`` check naming the service, a suite result with zero checks fails
+    (``no checks``), and a selection that matched nothing fails (``selection``): a
+    ``services`` name no chosen suite covers, a suite chosen on its own (``suites`` other
+    than all of them) that found nothing to check, or no check at all.
     """
     unknown = [s for s in suites if s not in SUITES]
     if unknown:
         raise ConfigError(f"unknown contract suite(s) {unknown}; valid: {', '.join(SUITES)}", field="suite")
+    known = {s.name for s in system.services}
+    strangers = [n for n in services or [] if n not in known]
+    if strangers:
+        raise ConfigError(f"unknown service(s) {strangers}; known: {', '.join(sorted(known))}", field="service")
     cdir = Path(contracts_dir)
-    chosen = [s for s in system.services if services is None or s.name in services]
     results: list[ContractResult] = []
-    for svc in chosen:
-        edge = edge_of(system, svc.name)
-        if svc.protocol == "rest" and "openapi" in suites and svc.openapi_url:
-            from harness.contracts.openapi import check_openapi
-
-            problem = _document_problem(svc.openapi_url)
-            if problem is not None:
-                results.append(_failed("openapi", edge, "document", f"{svc.name}: {problem}"))
-                continue
-            result = check_openapi(svc.openapi_url, edge=edge, max_examples=openapi_examples, seed=seed,
-                                   report_dir=report_dir, exclude_checks=tuple(exclude_checks))
-        elif svc.protocol == "a2a" and "a2a" in suites:
-            result = a2a.check_agent(svc.base_url, edge=edge, examples=examples, seed=seed,
-                                     baseline=_load_baseline(baseline_path(cdir, svc)))
-        elif svc.protocol == "mcp" and "mcp" in suites:
-            result = mcp.check_server(mcp_url(svc), edge=edge, examples=examples, seed=seed,
-                                      baseline=_load_baseline(baseline_path(cdir, svc)))
-        else:
+    covered: dict[str, set[str]] = {s: set() for s in suites}  # suite -> services it checked
+    for svc in system.services:
+        if services is not None and svc.name not in services:
             continue
-        results.append(_checked_something(result, svc.name))
+        suite = suite_of(svc)
+        if suite is None or suite not in suites:
+            continue
+        result = _check_service(svc, suite, edge_of(system, svc.name), cdir, examples=examples,
+                                openapi_examples=openapi_examples, seed=seed, report_dir=report_dir,
+                                exclude_checks=tuple(exclude_checks))
+        results.append(require_checks(result, svc.name))
+        covered[suite].add(svc.name)
     if "pact" in suites:
-        results += verify_pacts(system, pacts if pacts is not None else [cdir / "pacts"], services=services)
-    if not results:
-        wanted = f"services {', '.join(services)}" if services is not None else "system.yaml's services"
-        results.append(_failed(suites[0] if len(suites) == 1 else "openapi", ",".join(services or []) or system.name,
-                               "selection", f"nothing to check: {wanted} offer no contract for the suite(s) "
-                               f"{', '.join(suites)} (an openapi_url, an A2A or MCP service, or pact files)"))
-    return results
+        for result in verify_pacts(system, pacts if pacts is not None else [cdir / "pacts"], services=services):
+            results.append(require_checks(result, result.edge))
+            covered["pact"].update(p.split("->")[-1] for p in result.edge.split(","))
+    return results + _selection_failures(system, suites, services, covered, cdir, pacts, bool(results))
 
 
-def _failed(suite: str, edge: str, name: str, message: str) -> ContractResult:
-    tally = Tally(suite, edge)  # type: ignore[arg-type]
-    tally.fail(name, message)
-    return tally.result()
+def suite_of(service: Service) -> str | None:
+    """The live suite that checks ``service``: openapi for REST with an ``openapi_url``,
+    a2a / mcp by protocol; None when it publishes no contract the harness can fetch."""
+    if service.protocol == "rest":
+        return "openapi" if service.openapi_url else None
+    return service.protocol if service.protocol in ("a2a", "mcp") else None
 
 
-def _checked_something(result: ContractResult, service: str) -> ContractResult:
-    """A suite that ran no check at all did not show the contract holds: that is a failure."""
-    if result.passed or result.failed or result.breaking_changes:
-        return result
-    return _failed(result.suite, result.edge, "no checks",
-                   f"{service}: the {result.suite} suite ran no checks (is the service up and its document "
-                   "non-empty? see the suite's output in the run folder)")
+def _check_service(svc: Service, suite: str, edge: str, cdir: Path, *, examples: int, openapi_examples: int,
+                   seed: int, report_dir: str | Path | None, exclude_checks: tuple[str, ...]) -> ContractResult:
+    if suite == "openapi":
+        location = svc.openapi_url or ""
+        is_url = location.startswith(("http://", "https://"))
+        try:
+            return check_openapi(location, base_url=None if is_url else svc.base_url, edge=edge,
+                                 max_examples=openapi_examples, seed=seed, report_dir=report_dir,
+                                 exclude_checks=exclude_checks, service=svc.name)
+        except ConfigError as exc:  # a missing document file: this service fails, the others still run
+            return failed_result("openapi", edge, "document", f"{svc.name}: OpenAPI document {exc}")
+    if suite == "a2a":
+        return a2a.check_agent(svc.base_url, edge=edge, examples=examples, seed=seed, service=svc.name,
+                               baseline=_load_baseline(baseline_path(cdir, svc)))
+    return mcp.check_server(mcp_url(svc), edge=edge, examples=examples, seed=seed, service=svc.name,
+                            baseline=_load_baseline(baseline_path(cdir, svc)))
 
 
-def _document_problem(url: str, timeout: float = 10.0) -> str | None:
-    """Why the OpenAPI document at ``url`` cannot be tested, or None. Files are checked by
-    ``check_openapi`` itself; only URLs are fetched here, once, before schemathesis runs."""
-    if not url.startswith(("http://", "https://")):
-        return None
-    try:
-        with httpx.Client(timeout=timeout, trust_env=False) as client:
-            resp = client.get(url)
-    except httpx.HTTPError as exc:
-        return f"OpenAPI document {url} unreachable: {exc.__class__.__name__}: {exc}"
-    if resp.status_code >= 400:
-        return f"OpenAPI document {url} answered HTTP {resp.status_code}"
-    try:
-        doc = resp.json()
-    except ValueError:
-        if url.endswith((".yaml", ".yml")):
-            return None  # schemathesis parses YAML itself
-        return f"OpenAPI document {url} is not JSON: {resp.text[:80]!r}"
-    if not isinstance(doc, dict) or not ("openapi" in doc or "swagger" in doc):
-        return f"{url} is not an OpenAPI document (no 'openapi' or 'swagger' field)"
-    return None
+def _selection_failures(system: SystemSpec, suites: Sequence[str], services: Sequence[str] | None,
+                        covered: dict[str, set[str]], cdir: Path, pacts: Sequence[str | Path] | None,
+                        anything: bool) -> list[ContractResult]:
+    """One failed ``selection`` check per part of the request that matched nothing."""
+    out: list[ContractResult] = []
+    suite_list = ", ".join(suites)
+    for name in services or []:
+        if not any(name in names for names in covered.values()):
+            out.append(failed_result(_first(suites), name, "selection",
+                                     f"{name}: nothing to check: no {suite_list} contract covers this service; "
+                                     f"{_offers(system.service(name))}"))
+    if services is None and set(suites) != set(SUITES):
+        for suite in suites:
+            if not covered[suite]:
+                where = ", ".join(map(str, pacts)) if pacts is not None else str(cdir / "pacts")
+                what = (f"no pact files naming a service of system.yaml in {where}" if suite == "pact" else
+                        f"no service of system.yaml offers one ({_SUITE_NEEDS[suite]})")
+                out.append(failed_result(suite, system.name, "selection",  # type: ignore[arg-type]
+                                         f"nothing to check: the {suite} suite was chosen but {what}"))
+    if not anything and not out:
+        out.append(failed_result(_first(suites), system.name, "selection",
+                                 f"nothing to check: system.yaml's services offer no contract for the "
+                                 f"suite(s) {suite_list} (an openapi_url, an A2A or MCP service, or pact files)"))
+    return out
+
+
+_SUITE_NEEDS = {"openapi": "a service with an openapi_url", "a2a": "a service with protocol a2a",
+                "mcp": "a service with protocol mcp", "pact": "pact files"}
+
+
+def _first(suites: Sequence[str]) -> Suite:
+    return suites[0] if len(suites) == 1 else "openapi"  # type: ignore[return-value]
+
+
+def _offers(service: Service) -> str:
+    suite = suite_of(service)
+    if suite is None:
+        return f"a {service.protocol} service publishes a contract only with an openapi_url"
+    return f"it is checked by the {suite} suite, which was not chosen"
 
 
 def verify_pacts(system: SystemSpec, pacts: Sequence[str | Path], *,
@@ -177,32 +205,63 @@ def verify_pacts(system: SystemSpec, pacts: Sequence[str | Path], *,
 
 def snapshot(system: SystemSpec, out_dir: str | Path = DEFAULT_DIR, *,
              services: Sequence[str] | None = None, timeout: float = 15.0) -> list[Path]:
-    """Save each agent's live contract (OpenAPI doc, agent card, tool list) as a baseline."""
+    """Save each service's live contract (OpenAPI doc, agent card, tool list) as a baseline.
+
+    Every service that publishes one is tried, so one that is down does not hide the
+    others; then ``ContractsUnavailable`` (exit 1) lists each that failed, one line per
+    service with the reason, and is also raised when nothing at all could be saved.
+    """
     out = Path(out_dir)
     written: list[Path] = []
+    problems: list[str] = []
     with httpx.Client(timeout=timeout, trust_env=False) as client:
         for svc in system.services:
-            if services is not None and svc.name not in services:
+            if (services is not None and svc.name not in services) or suite_of(svc) is None:
                 continue
-            try:
-                if svc.protocol == "rest":
-                    if not svc.openapi_url:
-                        continue
-                    resp = client.get(svc.openapi_url)
-                    resp.raise_for_status()
-                    doc: Any = resp.json()
-                elif svc.protocol == "a2a":
-                    doc = a2a.fetch_card(svc.base_url, client=client)
-                else:
-                    doc = {"tools": mcp.list_tools(mcp_url(svc), timeout=timeout)}
-            except (httpx.HTTPError, ValueError) as exc:
-                raise ConfigError(f"cannot fetch the contract of service {svc.name!r}: {exc}",
-                                  field=f"services.{svc.name}") from None
+            doc, problem = _fetch_contract(svc, client, timeout)
+            if problem is not None:
+                problems.append(f"{svc.name}: {problem}")
+                continue
             path = baseline_path(out, svc)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             written.append(path)
+    if not written and not problems:
+        problems.append("nothing to snapshot: no selected service publishes a contract "
+                        "(an openapi_url, an A2A agent card or an MCP tool list)")
+    if problems:
+        raise ContractsUnavailable("; ".join(problems), written=written)
     return written
+
+
+def _fetch_contract(svc: Service, client: httpx.Client, timeout: float) -> tuple[Any, str | None]:
+    """(the contract document, None) or (None, why it could not be fetched)."""
+    if svc.protocol == "rest":
+        url = svc.openapi_url or ""
+        if not url.startswith(("http://", "https://")):
+            try:
+                return load_doc(url), None
+            except ConfigError as exc:
+                return None, f"OpenAPI document {exc}"
+        problem = document_problem(url, timeout)
+        if problem is not None:
+            return None, problem
+        try:
+            return parse_doc(client.get(url).text, url), None
+        except (httpx.HTTPError, ConfigError) as exc:
+            return None, f"OpenAPI document {url} is unusable: {exc}"
+    what, url = ("A2A agent card", svc.base_url.rstrip("/") + a2a.CARD_PATH) if svc.protocol == "a2a" else \
+        ("MCP tool list", mcp_url(svc))
+    try:
+        if svc.protocol == "a2a":
+            return a2a.fetch_card(svc.base_url, client=client), None
+        return {"tools": mcp.list_tools(mcp_url(svc), timeout=timeout)}, None
+    except httpx.HTTPStatusError as exc:
+        return None, f"{what} {url} answered HTTP {exc.response.status_code}"
+    except httpx.HTTPError as exc:
+        return None, f"{what} {url} unreachable: {reason(exc)}"
+    except ValueError as exc:
+        return None, f"{what} {url} is unusable: {exc}"
 
 
 def set_recording(system: SystemSpec, path: str | Path | None, *, timeout: float = 10.0) -> list[str]:

@@ -1,8 +1,8 @@
 """The harness's default Pact provider-state handler: re-create recorded resources.
 
 Pacts generated from traffic often reference something an earlier call created (A2A
-``GetTask`` of a task made by ``SendMessage``; ``GET /claims/C-1`` after ``POST
-/claims``). A fresh provider has none of it. For such interactions the generator stores
+``GetTask`` of a task made by ``SendMessage``; ``GET /orders/O-1`` after ``POST
+/orders``). A fresh provider has none of it. For such interactions the generator stores
 the creating call in the state's params (``setup``: method, path, headers, body and
 ``id_path``, where the id sat in its response). This handler, a small HTTP server the
 verifier calls before each interaction, replays that call against the provider and

@@ -93,7 +93,7 @@ class Shape:
 
 
 def path_template(path: str) -> str:
-    """``/claims/C-42/status`` -> ``/claims/{id}/status``: segments with digits are ids
+    """``/orders/O-42/status`` -> ``/orders/{id}/status``: segments with digits are ids
     (version segments such as ``v1`` are kept)."""
     parts = []
     for seg in path.split("/"):

@@ -182,7 +182,12 @@ def execute_run(
                      versions=_versions(), scenarios=[n for n, _ in scenarios], overrides=overrides,
                      pid=os.getpid(), leftovers_reverted=leftovers)
         try:
-            with FaultSession(ledger) as session:
+            def lease_error(fault: Any, reason: str) -> None:  # from the renewal thread; never fatal
+                say(f"warning: lease of fault {fault.fault_id} not renewed: {reason}")
+                journal.emit("note", message=f"lease of fault {fault.fault_id} not renewed: {reason}",
+                             author="harness", fault_id=fault.fault_id)
+
+            with FaultSession(ledger, on_lease_error=lease_error) as session:
                 runner = ScenarioRunner(journal=journal, system=system, session=session,
                                         build_fault=build_fault, supervisor=supervisor,
                                         load_factory=load_factory, status=status, settle_s=settle_s,
@@ -212,8 +217,9 @@ def execute_run(
     say(f"collected {counts['spans']} spans, {counts['audit']} audit events")
     if interrupted:
         return result
-    if contract_suites:
-        _run_contracts(system, contract_suites, result.run_dir, seed, say)
+    contracts_held = not contract_suites or _run_contracts(system, contract_suites, result.run_dir, seed, say)
+    if not contracts_held and result.exit_code == EXIT_OK:
+        result.exit_code = EXIT_FAILED
     if score:
         _score_and_report(result, out_root, say)
     return result
@@ -230,9 +236,11 @@ def _point_latest(out_root: Path, run_id: str) -> None:
 
 
 def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, seed: int,
-                   say: Callable[[str], None]) -> None:
-    """Contract suites against the (recovered) system; results land in contracts.json for scoring."""
-    from harness.contracts.results import write_results
+                   say: Callable[[str], None]) -> bool:
+    """Contract suites against the (recovered) system; results land in contracts.json for scoring.
+    Each failure is said in one line (a service that is down must not hide in a file); returns
+    whether every contract held."""
+    from harness.contracts.results import all_passed, write_results
     from harness.contracts.run import run_all
 
     say(f"contract suites: {', '.join(suites)} ...")
@@ -240,6 +248,10 @@ def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, see
     write_results(results, run_dir)
     failed = sum(r.failed for r in results)
     say(f"contracts: {sum(r.passed for r in results)} checks passed, {failed} failed")
+    for r in results:
+        for f in r.failures:
+            say(f"  contract FAIL [{r.suite} {r.edge}] {f.name}: {f.message.splitlines()[0] if f.message else ''}")
+    return all_passed(results)
 
 
 def _clean_leftovers(ledger_path: Path, supervisor: Any, say: Callable[[str], None]) -> list[str]:
