@@ -93,6 +93,43 @@ def rest_app(*, broken: bool = False) -> FastAPI:
     return app
 
 
+# A user's orchestrator, written the quick way: handlers take and return plain ``dict``, so
+# FastAPI documents the responses as ``{"type": "object", "additionalProperties": true}``
+# or ``{}``. ``typed_ids="str"`` is a next version that declares its response and makes
+# ``booking_id`` a string.
+
+
+class Booking(BaseModel):
+    booking_id: str
+    status: str
+
+
+def untyped_app(*, typed_ids: str | None = None) -> FastAPI:
+    """Trip bookings with untyped responses (``typed_ids=None``), or the version that
+    declares ``booking_id: str`` (``typed_ids="str"``)."""
+    app = FastAPI(title="trips", version="1.0")
+    bookings: dict[int, dict[str, Any]] = {}
+
+    if typed_ids == "str":
+        @app.post("/bookings", status_code=201, response_model=Booking)
+        def book_typed(body: dict) -> Any:  # type: ignore[type-arg]
+            return {"booking_id": str(len(bookings) + 1), "status": "CONFIRMED"}
+    else:
+        @app.post("/bookings", status_code=201)
+        def book(body: dict) -> dict:  # type: ignore[type-arg]
+            booking = {"booking_id": len(bookings) + 1, "status": "CONFIRMED", "trip": body}
+            bookings[booking["booking_id"]] = booking
+            return booking
+
+    @app.get("/bookings/{booking_id}", responses={404: {"description": "unknown booking"}})
+    def get_booking(booking_id: int):  # type: ignore[no-untyped-def]  # untyped on purpose: schema {}
+        if booking_id not in bookings:
+            raise HTTPException(404, "unknown booking")
+        return bookings[booking_id]
+
+    return app
+
+
 # --------------------------------------------------------------------------- A2A
 
 RISK_INPUT = {
