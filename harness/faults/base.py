@@ -7,12 +7,17 @@ ledger entry with ``revert_from_ledger`` after the injecting process died, so th
 entry must hold everything needed to undo the fault (API URL, proxy and toxic name,
 pid ...), and reverting must be idempotent (reverting twice, or reverting something
 that already expired, is not an error).
+
+Faults whose TTL the target enforces by itself may hold it as a *lease*: injected with
+a short TTL, and renewed while the fault is active, so the fault dies soon after the
+process holding it. Such a fault has a ``renewable`` property and a ``renew()``
+method (``Renewable``); the ``FaultSession`` calls ``renew()`` about every second.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 
 class Fault(abc.ABC):
@@ -44,3 +49,21 @@ class Fault(abc.ABC):
 
 class FaultError(RuntimeError):
     """Injecting or reverting a fault failed."""
+
+
+class LeaseLost(FaultError):
+    """Renewing a fault's lease is pointless: the target no longer has the fault."""
+
+
+@runtime_checkable
+class Renewable(Protocol):
+    """A fault held as a lease (see the module docstring)."""
+
+    @property
+    def renewable(self) -> bool:
+        """True while renewing still matters (the target enforces the TTL, the fault's own TTL is not over)."""
+        ...
+
+    def renew(self) -> None:
+        """Extend the lease; ``LeaseLost`` if the fault is gone, ``FaultError`` if the target is unreachable."""
+        ...

@@ -9,6 +9,8 @@
   override, which the caller writes to the journal.
 * ``FaultSession``: owns the active faults of a run, ledger first, revert all on
   exit, and turns SIGINT/SIGTERM/SIGHUP into an orderly revert before the process exits.
+  It renews the lease of every active renewable fault (``harness.faults.base.Renewable``)
+  from a daemon thread, so those faults outlive a SIGKILLed session by one lease only.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from urllib.parse import urlsplit
 
 from harness.errors import ConfigError, SafetyError
 from harness.faults.base import Fault, FaultError
+from harness.faults.lease import LeaseKeeper
 from harness.model.system import SystemSpec
 
 __all__ = [
@@ -348,10 +351,6 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _IF_DEFAULT = (signal.SIGHUP,)
 
 
-#: seconds between lease renewals; well inside the lease (harness.faults.network ``LEASE_S``)
-RENEW_EVERY_S = 1.0
-
-
 class FaultSession:
     """Owns a run's active faults: ledger first, then inject; everything reverted on exit.
 
@@ -364,7 +363,10 @@ class FaultSession:
 
     def __init__(self, ledger: CleanupLedger | Path | str = DEFAULT_LEDGER, *,
                  handle_signals: bool = True,
-                 on_event: Callable[[str, Fault], None] | None = None) -> None:
+                 on_event: Callable[[str, Fault], None] | None = None,
+                 on_lease_error: Callable[[Fault, str], None] | None = None) -> None:
+        """``on_lease_error(fault, reason)`` hears once per failure streak that a lease was
+        not renewed (the engine journals it); renewal failures are never fatal."""
         self.ledger = ledger if isinstance(ledger, CleanupLedger) else CleanupLedger(ledger)
         self.handle_signals = handle_signals
         self.on_event = on_event
@@ -374,24 +376,7 @@ class FaultSession:
         self._previous: dict[int, Any] = {}
         self._reverting = False
         self._pending_signal: int | None = None
-        self._renewer: threading.Thread | None = None
-        self._stop_renewing = threading.Event()
-
-    # -- leases: faults with ``renew()`` are injected with a short TTL that this keeps alive
-    def _start_renewer(self) -> None:
-        if self._renewer is None:
-            self._renewer = threading.Thread(target=self._renew_loop, name="fault-lease", daemon=True)
-            self._renewer.start()
-
-    def _renew_loop(self) -> None:
-        while not self._stop_renewing.wait(RENEW_EVERY_S):
-            with self._lock:  # a revert cannot run between "still active?" and the renewal
-                for fault in list(self.active.values()):
-                    renew = getattr(fault, "renew", None)
-                    if renew is None:
-                        continue
-                    with contextlib.suppress(Exception):  # a missed renewal only shortens the fault
-                        renew()
+        self.leases = LeaseKeeper(self._lock, self.active, on_lease_error)
 
     # -- signals
     def _handler(self, signum: int, frame: types.FrameType | None) -> None:
@@ -439,8 +424,7 @@ class FaultSession:
                     self.revert(fault)
                 raise
             self._emit("on", fault)
-            if hasattr(fault, "renew"):
-                self._start_renewer()
+            self.leases.track(fault)
 
     def revert(self, fault: Fault) -> None:
         """Revert one fault and mark it reverted in the ledger (idempotent)."""
@@ -468,7 +452,7 @@ class FaultSession:
         try:
             with self._lock:
                 self._closed = True
-            self._stop_renewing.set()
+            self.leases.stop()
             self.revert_all()
         finally:
             self._reverting = False

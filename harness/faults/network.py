@@ -18,9 +18,11 @@ fault's own TTL if shorter) and the ``FaultSession`` renews it about every secon
 the fault is active, up to the fault's own TTL (its duration plus a margin). The
 embedded server removes the toxic / re-enables the proxy itself when the lease runs
 out, so after the injecting process dies (SIGKILL included) its faults are gone within
-``LEASE_S`` seconds. A real Toxiproxy ignores the unknown field; there the cleanup
-ledger is the only safety net, and ``server_enforces_ttl`` (read back from the server's
-answer) says which case applies.
+``LEASE_S`` seconds. A renewal sends only ``ttl_s``: the server then neither re-rolls
+the toxicity of live connections nor takes down again a proxy someone re-enabled (an
+emergency stop wins over the lease). A real Toxiproxy ignores the unknown field; there
+the cleanup ledger is the only safety net, nothing is renewed, and
+``server_enforces_ttl`` (read back from the server's answer) says which case applies.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from urllib.parse import quote
 
 import httpx
 
-from harness.faults.base import Fault, FaultError
+from harness.faults.base import Fault, FaultError, LeaseLost
 from harness.telemetry.redact import redact
 
 __all__ = ["TOXIC_TYPES", "ProxyDownFault", "ToxicFault"]
@@ -47,6 +49,9 @@ API_TIMEOUT_S = 5.0
 
 #: the TTL each inject and renewal sends: how long a fault outlives the process that holds it
 LEASE_S = 3.0
+#: seconds one renewal may take; a renewal that needs longer is as good as missed (the
+#: session retries a second later, and holding its lock longer would delay reverts)
+RENEW_TIMEOUT_S = 1.0
 
 Stream = Literal["upstream", "downstream"]
 
@@ -57,10 +62,11 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _request(method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Response:
+def _request(method: str, url: str, body: dict[str, Any] | None = None, *,
+             timeout_s: float = API_TIMEOUT_S) -> httpx.Response:
     """One API call on a fresh connection; connection problems become ``FaultError``."""
     try:
-        with httpx.Client(timeout=API_TIMEOUT_S, trust_env=False, verify=_tls()) as client:
+        with httpx.Client(timeout=timeout_s, trust_env=False, verify=_tls()) as client:
             return client.request(method, url, json=body)
     except httpx.HTTPError as exc:
         raise FaultError(f"proxy API {url} unreachable: {exc.__class__.__name__}: {exc}") from exc
@@ -105,17 +111,26 @@ class _ProxyFault(Fault):
         except (json.JSONDecodeError, ValueError):
             self.server_enforces_ttl = False
 
-    def renew(self) -> bool:
-        """Extend the lease by ``lease_s`` (called by the session about every second while the
-        fault is active); False once the fault's own TTL is over or the server dropped it."""
-        if not self.server_enforces_ttl:
-            return False
-        left = self._expires_at - time.monotonic()
-        if left <= 0:
-            return False
-        return self._extend(min(self.lease_s, left))
+    @property
+    def renewable(self) -> bool:
+        """Whether the session should still renew the lease: the server enforces ``ttl_s``
+        and the fault's own TTL is not over (after that the server may let it expire)."""
+        return bool(self.server_enforces_ttl) and self._expires_at > time.monotonic()
 
-    def _extend(self, ttl_s: float) -> bool:
+    def renew(self) -> None:
+        """Extend the lease by ``lease_s`` (never past the fault's own TTL).
+
+        Raises ``LeaseLost`` when the server no longer has the fault (the lease ran out,
+        or someone removed the toxic / re-enabled the proxy): renewing cannot bring it
+        back, and must not. Raises ``FaultError`` when the API could not be reached; a
+        later renewal may still succeed within the lease.
+        """
+        left = self._expires_at - time.monotonic()
+        if not self.server_enforces_ttl or left <= 0:
+            return
+        self._extend(min(self.lease_s, left))
+
+    def _extend(self, ttl_s: float) -> None:
         raise NotImplementedError
 
 
@@ -178,9 +193,14 @@ class ToxicFault(_ProxyFault):
             )
         self._started(resp)
 
-    def _extend(self, ttl_s: float) -> bool:
-        resp = _request("POST", f"{self._proxy_url()}/toxics/{quote(self.toxic_name, safe='')}", {"ttl_s": ttl_s})
-        return resp.status_code < 300
+    def _extend(self, ttl_s: float) -> None:
+        resp = _request("POST", f"{self._proxy_url()}/toxics/{quote(self.toxic_name, safe='')}", {"ttl_s": ttl_s},
+                        timeout_s=RENEW_TIMEOUT_S)
+        if resp.status_code == 404:
+            raise LeaseLost(f"toxic {self.toxic_name!r} is gone from proxy {self.proxy!r} "
+                            f"(its lease ran out or someone removed it); not renewing it")
+        if resp.status_code >= 300:
+            raise FaultError(f"renewing toxic {self.toxic_name!r} failed ({resp.status_code}): {_error_text(resp)}")
 
     def revert(self) -> None:
         resp = _request("DELETE", f"{self._proxy_url()}/toxics/{quote(self.toxic_name, safe='')}")
@@ -243,9 +263,21 @@ class ProxyDownFault(_ProxyFault):
             )
         self._started(resp)
 
-    def _extend(self, ttl_s: float) -> bool:
-        resp = _request("POST", self._proxy_url(), {"enabled": False, "ttl_s": ttl_s})
-        return resp.status_code < 300
+    def _extend(self, ttl_s: float) -> None:
+        # ttl only: a proxy someone re-enabled meanwhile stays up (the server ignores the TTL then)
+        resp = _request("POST", self._proxy_url(), {"ttl_s": ttl_s}, timeout_s=RENEW_TIMEOUT_S)
+        if resp.status_code == 404:
+            raise LeaseLost(f"proxy {self.proxy!r} is gone from {self.api_url}; not renewing its downtime")
+        if resp.status_code >= 300:
+            raise FaultError(f"renewing the downtime of proxy {self.proxy!r} failed ({resp.status_code}): "
+                             f"{_error_text(resp)}")
+        try:
+            enabled = resp.json().get("enabled")
+        except (json.JSONDecodeError, ValueError, AttributeError):
+            enabled = None
+        if enabled is True:
+            raise LeaseLost(f"proxy {self.proxy!r} is up again (its lease ran out or someone re-enabled it); "
+                            f"not taking it down again")
 
     def revert(self) -> None:
         resp = _request("POST", self._proxy_url(), {"enabled": True})

@@ -11,7 +11,8 @@ Two kinds of targets:
 
 A paused process must never stay paused: the ledger entry holds its pid, process
 group and start time (so a recycled pid is never signalled), and a detached
-watchdog process sends SIGCONT when the TTL expires even if the harness was SIGKILLed.
+watchdog process sends SIGCONT when the TTL expires or, sooner, as soon as the process
+that injected the pause is gone (SIGKILL included).
 """
 
 from __future__ import annotations
@@ -267,16 +268,34 @@ class RestartFault(_Supervised):
         self._ensure_running()
 
 
+#: seconds between the pause watchdog's looks at the process that owns the pause
+WATCHDOG_POLL_S = 0.25
+
+# The pause's dead-man switch: SIGCONT when the TTL expires OR as soon as the owner (the
+# process that injected the pause) is gone, whichever comes first, and only to the same
+# process (start time). Watching the owner is the pause's lease: it needs no renewals
+# (the watchdog runs on the host of both processes anyway) and reacts within a poll.
 _WATCHDOG = (
     "import os,signal,sys,time\n"
     "pid,start,pgid,ttl=int(sys.argv[1]),sys.argv[2],int(sys.argv[3]),float(sys.argv[4])\n"
-    "time.sleep(ttl)\n"
-    "try:\n"
-    "    f=open('/proc/%d/stat'%pid).read().rsplit(')',1)[1].split()\n"
-    "    if f[19]==start:\n"
+    "owner,ostart,poll=int(sys.argv[7]),sys.argv[8],float(sys.argv[9])\n"
+    "def stat(p):\n"
+    "    try:\n"
+    "        return open('/proc/%d/stat'%p).read().rsplit(')',1)[1].split()\n"
+    "    except OSError:\n"
+    "        return None\n"
+    "end=time.monotonic()+ttl\n"
+    "while time.monotonic()<end:\n"
+    "    f=stat(owner) if owner else None\n"
+    "    if owner and (f is None or f[0] in 'ZXx' or f[19]!=ostart):\n"
+    "        break\n"
+    "    time.sleep(max(0.0,min(poll,end-time.monotonic())))\n"
+    "f=stat(pid)\n"
+    "if f is not None and f[19]==start:\n"
+    "    try:\n"
     "        os.killpg(pgid,signal.SIGCONT) if pgid else os.kill(pid,signal.SIGCONT)\n"
-    "except OSError:\n"
-    "    pass\n"
+    "    except OSError:\n"
+    "        pass\n"
 )
 
 
@@ -308,8 +327,9 @@ def find_watchdogs(fault_id: str, pid: int | None = None, starttime: str | None 
 class PauseFault(_Supervised):
     """SIGSTOP the service (its process group); revert sends SIGCONT.
 
-    With ``ttl_s > 0`` a detached watchdog process sends SIGCONT when the TTL expires,
-    so a pause outlives neither its TTL nor a SIGKILLed harness.
+    With ``ttl_s > 0`` a detached watchdog process sends SIGCONT when the TTL expires or
+    within ``WATCHDOG_POLL_S`` of the injecting process's death, so a pause outlives
+    neither its TTL nor a SIGKILLed harness.
     """
 
     type = "pause"
@@ -322,9 +342,11 @@ class PauseFault(_Supervised):
 
     def _start_watchdog(self) -> None:
         assert self.target_pid is not None and self.starttime is not None
+        owner = _stat(os.getpid())
         self._watchdog = subprocess.Popen(
             [sys.executable, "-S", "-c", _WATCHDOG, str(self.target_pid), self.starttime,
-             str(self.pgid or 0), str(self.ttl_s), WATCHDOG_MARKER, self.fault_id],
+             str(self.pgid or 0), str(self.ttl_s), WATCHDOG_MARKER, self.fault_id,
+             str(os.getpid() if owner else 0), owner[1] if owner else "0", str(WATCHDOG_POLL_S)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,  # survives Ctrl-C and the harness's own death
         )

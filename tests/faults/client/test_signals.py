@@ -90,11 +90,10 @@ def test_sigkilled_run_is_cleaned_up_by_the_cli(proxy_server: ProxyServer, victi
     run.kill()  # kill -9: no handler, no finally
     run.wait(timeout=10)
     kill_tree(run)
-    # the faults outlived the run (long TTL) and the ledger knows about all of them
-    assert stopped(victim.pid)
+    # the network faults outlive the run by their lease (the pause watchdog resumes the victim
+    # as soon as it sees the run gone); the ledger knows about all of them
     assert "run-latency" in proxy_server.toxics(toxic_proxy)
     assert proxy_server.proxy(down_proxy)["enabled"] is False
-    assert find_watchdogs("run-pause", victim.pid)
     assert {r["fault_id"] for r in CleanupLedger(ledger).outstanding()} == {
         "run-latency", "run-down", "run-pause"}
 
@@ -157,8 +156,9 @@ def test_cleanup_cli_bad_ledger_path_is_one_line(tmp_path: Path) -> None:
 def test_after_sigkill_the_lease_runs_out_within_five_seconds(proxy_server: ProxyServer,
                                                               victim: subprocess.Popen[bytes],
                                                               tmp_path: Path) -> None:
-    """Network faults hold a short lease the live session renews: alive past the lease while
-    the run lives, gone (toxic removed, proxy back up) within 5 s of a SIGKILL, no cleanup run."""
+    """Network faults hold a short lease the live session renews, and the pause watchdog
+    watches the run: all alive past the lease while the run lives, all gone (toxic removed,
+    proxy back up, victim running, watchdog exited) within 5 s of a SIGKILL, no cleanup run."""
     import time
 
     toxic_proxy, down_proxy = proxy_server.new_name(), proxy_server.new_name()
@@ -169,12 +169,14 @@ def test_after_sigkill_the_lease_runs_out_within_five_seconds(proxy_server: Prox
         time.sleep(4.5)  # longer than the 3 s lease: renewals keep both faults on
         assert "run-latency" in proxy_server.toxics(toxic_proxy)
         assert proxy_server.proxy(down_proxy)["enabled"] is False
+        assert stopped(victim.pid)
         run.kill()
-        run.wait(timeout=10)
         killed_at = time.monotonic()
+        run.wait(timeout=10)
         assert wait_for(lambda: proxy_server.toxics(toxic_proxy) == {}
-                        and proxy_server.proxy(down_proxy)["enabled"] is True, timeout_s=5.0)
-        assert time.monotonic() - killed_at <= 5.0
+                        and proxy_server.proxy(down_proxy)["enabled"] is True
+                        and not stopped(victim.pid) and not find_watchdogs("run-pause", victim.pid),
+                        timeout_s=5.0 - (time.monotonic() - killed_at))
     finally:
         kill_tree(run)
-        _cleanup_cli(tmp_path / "ledger.jsonl")  # the pause fault has its own watchdog TTL
+        _cleanup_cli(tmp_path / "ledger.jsonl")
