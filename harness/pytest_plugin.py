@@ -38,30 +38,47 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @dataclass
 class HarnessSystem:
-    """What ``harness_system`` yields: the spec, its file and (for the sandbox) the supervisor."""
+    """What ``harness_system`` yields: the spec, its file, the supervisor process faults use
+    (the sandbox's, or the one that started the system's ``start:`` services) and the
+    folder of its state and logs."""
 
     spec: Any
     path: Path | None
     supervisor: Any = None
+    state_dir: Path | None = None
 
 
 class _SystemHolder:
-    """Lazily starts one system per pytest process (so per xdist worker) and stops it at exit."""
+    """Lazily opens one system per pytest process (so per xdist worker) and stops it at exit.
+
+    Opening goes through ``harness.system.target.open_target``, the code path of
+    ``harness run --system`` and ``harness gameday``: with ``--harness-system`` the
+    system's ``start:`` services and the embedded proxy are started (or a ``harness
+    sandbox up`` system is attached), without it a sandbox is brought up. A system that
+    cannot be opened fails every test that needs it with the same one-line reason,
+    rather than being retried (and half-started) once per test.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.system: HarnessSystem | None = None
+        self.error: str | None = None
         self._stack = contextlib.ExitStack()
 
     def get(self) -> HarnessSystem:
-        """The same code path as ``harness run --system``: start ``start:`` services and the
-        embedded proxy (or attach, or bring a sandbox up), stopped at the end of the session."""
+        if self.error is not None:
+            pytest.fail(self.error, pytrace=False)
         if self.system is None:
-            from harness.engine.target import open_target
+            from harness.errors import HarnessError
+            from harness.system.target import open_target
 
             path = self.config.getoption("--harness-system")
-            target = self._stack.enter_context(open_target(Path(path) if path else None))
-            self.system = HarnessSystem(target.spec, target.path, target.supervisor)
+            try:
+                target = self._stack.enter_context(open_target(Path(path) if path else None))
+            except HarnessError as exc:  # bad system.yaml, refused target, a service that would not start
+                self.error = f"harness: cannot open the system under test: {exc}"
+                pytest.fail(self.error, pytrace=False)
+            self.system = HarnessSystem(target.spec, target.spec_path, target.supervisor, target.state_dir)
         return self.system
 
     def close(self) -> None:

@@ -63,10 +63,11 @@ def register(app: typer.Typer) -> None:
                                         help="allow a system whose environment is 'production'"),
     ) -> None:
         """Play one scenario with people: briefing, hypothesis, phase-by-phase go, notes, report."""
-        from harness.cli.run import against_target, print_result
+        from harness.cli.run import print_result
         from harness.engine.run import execute_run
         from harness.engine.scenario_runner import AbortRun
         from harness.model.loader import load_scenario
+        from harness.system.target import open_target
 
         scenario = load_scenario(scenario_path)
         name = scenario_path.stem
@@ -96,12 +97,10 @@ def register(app: typer.Typer) -> None:
                 runner.note(answer, author=facilitator)
                 console.print("[green]noted[/]")
 
-        def run(spec: Any, spec_path: Path, supervisor: Any) -> Any:
-            return execute_run([scenario_path], spec, system_path=spec_path, out_root=out, repeats=1,
-                               supervisor=supervisor, allow_production=production, before_phase=before_phase,
-                               on_event=lambda msg: console.print(msg), run_id=None)
-
-        result = against_target(system, False, defect, run, allow_production=production)
+        with open_target(system, defects=defect, allow_production=production, say=console.print) as target:
+            result = execute_run([scenario_path], target.spec, system_path=target.spec_path, out_root=out,
+                                 repeats=1, supervisor=target.supervisor, allow_production=production,
+                                 before_phase=before_phase, on_event=lambda msg: console.print(msg), run_id=None)
         print_result(result)
         raise typer.Exit(result.exit_code)
 

@@ -57,12 +57,13 @@ def _status_table(status: LiveStatus) -> Table:
 
 def against_target(system: Path | None, sandbox: bool, defects: list[str],
                    run: Callable[[Any, Path, Any], Any], *, allow_production: bool = False) -> Any:
-    """Call ``run(spec, spec_path, supervisor)`` on the target ``harness.engine.target.open_target`` opens."""
-    from harness.engine.target import open_target
+    """Call ``run(spec, spec_path, supervisor)`` on the target ``open_target`` opens
+    (``harness.system.target``: the same path ``harness gameday`` and the pytest plugin take)."""
+    from harness.system.target import open_target
 
     with open_target(None if sandbox else system, defects=defects, allow_production=allow_production,
                      say=console.print) as target:
-        return run(target.spec, target.path, target.supervisor)
+        return run(target.spec, target.spec_path, target.supervisor)
 
 
 def print_result(result: Any) -> None:

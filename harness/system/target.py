@@ -1,13 +1,20 @@
 """``open_target``: the one way ``harness run``, ``harness gameday`` and the pytest plugin
-open the system under test.
+open the system under test, so all three start, attach and stop the same way.
 
-* ``--system`` of a system brought up by ``harness sandbox up`` (``state.json`` beside its
-  system.yaml): attach to it and use its supervisor.
-* any other ``--system``: check safety first (nothing outside the allowlist, no
+* ``system.yaml`` of a system brought up by ``harness sandbox up`` (``state.json``
+  beside it): attach to it and use its supervisor; nothing is started or stopped.
+* any other ``system.yaml``: check safety first (nothing outside the allowlist, no
   production without the override), then start the services that declare ``start:``
   and the embedded proxy (``harness.system.launch``), hand their supervisor to process
-  faults, and stop exactly what was started on exit, also on errors and Ctrl-C.
-* no ``--system``: a temporary embedded sandbox, brought up and down again.
+  faults, and stop exactly what was started on exit, also on errors and Ctrl-C. The
+  supervisor ties what it starts to the harness (parent-death signal), so a SIGKILLed
+  harness does not leave them running either.
+* no ``system.yaml``: a temporary embedded sandbox, brought up and down again (imported
+  only then, so product code runs without it).
+
+A proxy that is not embedded must already answer: otherwise the first network fault
+would fail deep inside a run with a bare "unreachable", so it is checked up front and
+the error says which ``proxy.api_url`` and what to do.
 """
 
 from __future__ import annotations
@@ -19,61 +26,99 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from harness.errors import ConfigError
+from harness.model.system import SystemSpec
 
 __all__ = ["Target", "open_target"]
+
+#: seconds the up-front proxy check waits for ``GET /version``
+PROXY_CHECK_TIMEOUT_S = 3.0
 
 
 @dataclass
 class Target:
-    """An opened system: its spec, its file, and the supervisor process faults use."""
+    """An opened system: its spec and file, the supervisor process faults use, what was
+    started for this target (stopped again on exit) and where its state and logs live."""
 
-    spec: Any
-    path: Path
+    spec: SystemSpec
+    spec_path: Path
     supervisor: Any = None
     started: list[str] = field(default_factory=list)
+    state_dir: Path | None = None
 
 
-def _sandbox_supervisor(system_path: Path) -> Any:
-    """The supervisor of a system started by ``harness sandbox up``, or None."""
+def _sandbox_state_dir(system_path: Path) -> Path | None:
+    """The state dir of a system started by ``harness sandbox up``, or None."""
     state_dir = system_path.resolve().parent
-    if not (state_dir / "state.json").exists():
-        return None
-    from harness.system.supervisor import Supervisor
+    return state_dir if (state_dir / "state.json").exists() else None
 
-    return Supervisor.load(state_dir)
+
+def check_proxy_reachable(spec: SystemSpec, system_path: Path | None = None) -> None:
+    """Raise ``ConfigError`` when a non-embedded proxy that edges need does not answer."""
+    if spec.proxy.embedded or not any(edge.proxy for edge in spec.edges):
+        return
+    api = spec.proxy.api_url.rstrip("/")
+    try:
+        httpx.get(f"{api}/version", timeout=PROXY_CHECK_TIMEOUT_S, trust_env=False)
+    except httpx.HTTPError as exc:
+        raise ConfigError(
+            f"proxy API {spec.proxy.api_url} (proxy.api_url) is unreachable ({exc.__class__.__name__}); "
+            f"start the Toxiproxy server there, or set proxy.embedded: true to let the harness start its own",
+            path=str(system_path) if system_path else None, field="proxy.api_url") from None
 
 
 @contextlib.contextmanager
-def open_target(system: Path | None, *, defects: Sequence[str] = (), allow_production: bool = False,
-                say: Callable[[str], None] = lambda _msg: None) -> Iterator[Target]:
-    """Open ``system`` (a system.yaml path) or, with None, a temporary embedded sandbox."""
-    if system is not None:
-        from harness.model.loader import load_system
+def _user_system(system: Path, *, defects: Sequence[str], allow_production: bool,
+                 say: Callable[[str], None]) -> Iterator[Target]:
+    from harness.engine.run import check_safety
+    from harness.model.loader import load_system
 
-        if defects:
-            raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
-        spec = load_system(system)
-        attached = _sandbox_supervisor(system)
-        if attached is not None:
-            yield Target(spec, Path(system), attached)
-            return
-        from harness.engine.run import check_safety
-        from harness.system.launch import SystemLauncher
+    if defects:
+        raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
+    spec = load_system(system)
+    check_safety(spec, allow_production=allow_production)  # before touching anything of it
+    attached = _sandbox_state_dir(system)
+    if attached is not None:
+        from harness.system.supervisor import Supervisor
 
-        check_safety(spec, allow_production=allow_production)  # before starting anything of it
-        with SystemLauncher(spec, system) as launcher:
+        say(f"attached to the running system in {attached}")
+        yield Target(spec, system, Supervisor.load(attached), [], attached)
+        return
+    check_proxy_reachable(spec, system)
+    from harness.system.launch import SystemLauncher
+
+    launcher = SystemLauncher(spec, system)
+    try:
+        with launcher:
             if launcher.started:
                 say(f"started {', '.join(launcher.started)} (logs in {launcher.state_dir / 'logs'})")
-            yield Target(spec, Path(system), launcher.supervisor, list(launcher.started))
+            yield Target(spec, system, launcher.supervisor, list(launcher.started), launcher.state_dir)
+    finally:
         if launcher.started:
             say(f"stopped {', '.join(launcher.started)}")
-        return
-    from harness.sandbox import Sandbox
+
+
+@contextlib.contextmanager
+def _temporary_sandbox(defects: Sequence[str], say: Callable[[str], None]) -> Iterator[Target]:
+    from harness.sandbox import Sandbox  # lazy: product code does not need the sandbox
 
     state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
     say(f"starting the embedded sandbox in {state_dir} ...")
     with Sandbox(state_dir, defects=list(defects)) as box:
         say(f"sandbox up: system.yaml at {box.system_yaml_path}")
-        yield Target(box.system_spec(), Path(box.system_yaml_path), box.supervisor)
+        yield Target(box.system_spec(), Path(box.system_yaml_path), box.supervisor, [], state_dir)
     say("sandbox down")
+
+
+def open_target(system: Path | None, *, defects: Sequence[str] = (), allow_production: bool = False,
+                say: Callable[[str], None] = lambda _msg: None) -> contextlib.AbstractContextManager[Target]:
+    """Open ``system`` (a system.yaml path) or, with None, a temporary embedded sandbox.
+
+    Use as ``with open_target(path) as target: ...``; on exit (normal, exception or
+    Ctrl-C) whatever was started for it is stopped, and nothing else.
+    """
+    if system is None:
+        return _temporary_sandbox(defects, say)
+    return _user_system(Path(system), defects=defects, allow_production=allow_production, say=say)

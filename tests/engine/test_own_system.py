@@ -114,17 +114,46 @@ edges:
     return api_port, front_port, back_port, listen_port
 
 
+def _wait_answers(url: str, timeout_s: float) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1, trust_env=False).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout_s} s")
+
+
 def test_sigkilled_run_leaves_no_toxic_behind_after_five_seconds(tmp_path: Path) -> None:
-    """The lease: network faults carry a short TTL that the live run renews; once the run
-    is SIGKILLed, the embedded proxy removes its toxic by itself within the lease."""
+    """The lease on the ``run --system`` path: the run's latency toxic carries a short TTL
+    that the live run renews; after the run is SIGKILLed, the proxy (which outlives the run
+    here, as a shared one would) removes the toxic by itself within 5 s, no cleanup run."""
     import signal
     import time
 
     import httpx
     import psutil
 
-    api_port, _front_port, _back_port, _listen_port = write_two_service_system(tmp_path)
-    (tmp_path / "scenario.yaml").write_text("""
+    api_port, _front_port, back_port, listen_port = write_two_service_system(tmp_path)
+    api = f"http://127.0.0.1:{api_port}"
+    # A proxy that is already up: the harness uses it as is instead of starting its own.
+    proxy = subprocess.Popen([sys.executable, "-m", "harness.faults.proxy", "--host", "127.0.0.1",
+                              "--port", str(api_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    run: subprocess.Popen[bytes] | None = None
+    children: list[psutil.Process] = []
+    try:
+        _wait_answers(f"{api}/version", 30)
+        httpx.post(f"{api}/populate", json=[{"name": "back", "listen": f"127.0.0.1:{listen_port}",
+                                             "upstream": f"127.0.0.1:{back_port}", "http": True}],
+                   timeout=10, trust_env=False).raise_for_status()
+        (tmp_path / "scenario.yaml").write_text("""
 title: back is slow for a long time
 phases: {baseline: 1s, inject: 120s, recover: 1s}
 steady_state:
@@ -132,41 +161,58 @@ steady_state:
 faults:
   - {type: latency, target: {edge: back}, params: {latency: 50}}
 """)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", "scenario.yaml", "--system", "system.yaml", "--no-progress",
-         "--out", "reports", "--settle", "1"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    api = f"http://127.0.0.1:{api_port}/proxies/back/toxics"
-    children: list[psutil.Process] = []
-    try:
-        deadline = time.monotonic() + 90
-        toxics: list[dict] = []
-        while time.monotonic() < deadline and not toxics:
-            time.sleep(0.2)
-            try:
-                toxics = httpx.get(api, timeout=2).json()
-            except (httpx.HTTPError, ValueError):
-                toxics = []
-        assert toxics, "the latency toxic never appeared"
-        time.sleep(4)  # past the first lease: the live run keeps it alive by renewing
-        assert httpx.get(api, timeout=2).json(), "the toxic expired while the run was alive"
-        children = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        killed_at = time.monotonic()
+        run = subprocess.Popen(
+            [sys.executable, "-m", "harness", "run", "scenario.yaml", "--system", "system.yaml", "--no-progress",
+             "--out", "reports", "--settle", "1"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        toxics_url = f"{api}/proxies/back/toxics"
 
         def active() -> list[dict]:
-            # a proxy that went down with its run carries no toxic either (its listener is gone)
-            try:
-                return httpx.get(api, timeout=2).json()
-            except httpx.ConnectError:
-                return []
+            return httpx.get(toxics_url, timeout=2, trust_env=False).json()
 
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not active():
+            assert run.poll() is None, f"harness run exited early ({run.returncode})"
+            time.sleep(0.2)
+        assert active(), "the latency toxic never appeared"
+        time.sleep(4)  # past the first lease: the live run keeps it alive by renewing
+        assert active(), "the toxic expired while the run was alive"
+        children = psutil.Process(run.pid).children(recursive=True)
+        run.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        run.wait(10)
         while time.monotonic() - killed_at < 5.0 and active():
-            time.sleep(0.1)
+            time.sleep(0.05)
+        gone_after = time.monotonic() - killed_at
         assert active() == [], "toxic still active 5 s after SIGKILL"
+        print(f"toxic gone {gone_after:.2f} s after SIGKILL")
+        assert httpx.get(f"{api}/version", timeout=2, trust_env=False).is_success  # the lease did it, not a crash
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if run is not None and run.poll() is None:
+            run.kill()
         for child in children:
             with contextlib.suppress(psutil.Error):
                 child.kill()
+        proxy.kill()
+        proxy.wait(10)
+
+
+def test_an_unreachable_proxy_that_is_not_embedded_is_one_clear_error(tmp_path: Path) -> None:
+    api_port, front_port, back_port, _listen_port = write_two_service_system(tmp_path)
+    system = tmp_path / "system.yaml"
+    system.write_text(system.read_text().replace("embedded: true", "embedded: false"))
+    (tmp_path / "scenario.yaml").write_text("""
+title: t
+phases: {baseline: 1s, inject: 1s, recover: 1s}
+faults:
+  - {type: latency, target: {edge: back}, params: {latency: 50}}
+""")
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "scenario.yaml", "--system", "system.yaml", "--no-progress"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**os.environ, "COLUMNS": "300"})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in proc.stdout + proc.stderr, err
+    assert f"http://127.0.0.1:{api_port}" in err and "proxy.embedded: true" in err and "Toxiproxy" in err, err
+    for port in (front_port, back_port):  # nothing was started before the check
+        assert _closed(port)

@@ -66,6 +66,8 @@ def test_latency_then_kill(harness_system, inject_fault):
         except httpx.HTTPError:
             reached = False
         assert not reached, "the killed service still answered"
+    # reverting the kill restarted it through the supervisor the plugin handed over
+    assert httpx.get(f"http://{listen}/x", timeout=5).status_code == 200
 '''
 
 
@@ -85,3 +87,25 @@ def test_plugin_opens_a_users_system_like_harness_run(tmp_path: Path) -> None:
     assert "1 passed" in proc.stdout
     for port in (api_port, front_port, back_port, listen_port):
         assert _closed(port), f"port {port} is still served after pytest ended"
+
+
+def test_plugin_names_the_reason_when_the_system_cannot_be_opened(tmp_path: Path) -> None:
+    """A proxy that is not embedded and not running: every test that needs the system fails
+    with the same one-line reason (which proxy, what to do), and nothing is started."""
+    from tests.engine.test_own_system import _closed, write_two_service_system
+
+    api_port, front_port, back_port, _listen_port = write_two_service_system(tmp_path)
+    system = tmp_path / "system.yaml"
+    system.write_text(system.read_text().replace("embedded: true", "embedded: false"))
+    (tmp_path / "test_chaos.py").write_text(
+        "def test_one(harness_system):\n    pass\n\n\ndef test_two(harness_system):\n    pass\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "test_chaos.py", "--harness-system", "system.yaml", "-p", "no:cacheprovider",
+         "-o", "addopts=", "-o", "testpaths=", "-q", "-rA"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "2 error" in out, out
+    assert out.count(f"proxy API http://127.0.0.1:{api_port} (proxy.api_url) is unreachable") >= 2, out
+    assert "proxy.embedded: true" in out and "Traceback" not in out, out
+    for port in (front_port, back_port):
+        assert _closed(port)
