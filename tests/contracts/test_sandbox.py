@@ -121,7 +121,7 @@ def test_schema_drift_is_caught_by_pact_a2a_diff_and_can_i_deploy(
         main(["contracts", "can-i-deploy", "--provider", "risk", "--contract", str(new),
               "--pacts", str(healthy.contracts / "pacts")])
     assert exc.value.code == 1
-    assert "field 'risk_score' removed" in capsys.readouterr().out
+    assert "field 'risk_score' the consumer received is not promised" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
         main(["contracts", "can-i-deploy", "--provider", "risk", "--contract", str(old),
               "--pacts", str(healthy.contracts / "pacts")])
