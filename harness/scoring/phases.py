@@ -2,10 +2,12 @@
 
 A load sample counts as a failure when the request itself failed (``ok`` false, or an
 HTTP status >= 400 when ``ok`` is missing) *or* when it submitted a workflow that later
-failed or was lost: the user-visible outcome of "submit a claim" is the claim, not the
-202. Only the submitting request takes the outcome: a later status poll of a failed claim
+failed or was lost: the user-visible outcome of submitting work is the work done, not the
+202. Only the submitting request takes the outcome: a later status poll of a failed workflow
 answered correctly, and charging it again would move an inject-phase failure into the
-recover phase. Pending workflows are not failures (their outcome is unknown, not bad).
+recover phase. The submitting sample is the first one naming the workflow (a poll can only
+ask for an id a submit returned), so no load task names are assumed. Pending workflows are
+not failures (their outcome is unknown, not bad).
 """
 
 from __future__ import annotations
@@ -22,19 +24,27 @@ ALL = "all"
 """Key of the whole-repeat aggregate in ``RepeatResult.phases`` (SLOs with ``phase: all``)."""
 
 BAD_OUTCOMES = frozenset({"failed", "lost"})
-SUBMIT_TASKS = frozenset({"submit_claim"})
-"""Load task names whose samples submit work (see harness.load); only they carry its outcome."""
 
 
-def sample_ok(event: Event, outcomes: dict[str, str]) -> bool:
-    """Did this load sample succeed end to end (request ok and its workflow not failed/lost)?"""
+def submitting_samples(samples: list[Event]) -> set[int]:
+    """``seq`` of the sample that submitted each workflow: the first (in ``seq`` order) naming it."""
+    first: dict[str, int] = {}
+    for ev in sorted(samples, key=lambda e: e.seq):
+        wid = ev.get("workflow_id")
+        if wid is not None:
+            first.setdefault(str(wid), ev.seq)
+    return set(first.values())
+
+
+def sample_ok(event: Event, outcomes: dict[str, str], submitters: set[int]) -> bool:
+    """Did this load sample succeed end to end (request ok and, if it is the sample that
+    submitted a workflow (``submitters``), that workflow not failed/lost)?"""
     ok = event.get("ok")
     if ok is None:
         status = event.get("status")
         ok = isinstance(status, int) and 0 < status < 400
     wid = event.get("workflow_id")
-    submits = event.get("name") in SUBMIT_TASKS
-    if ok and submits and wid is not None and outcomes.get(str(wid)) in BAD_OUTCOMES:
+    if ok and event.seq in submitters and wid is not None and outcomes.get(str(wid)) in BAD_OUTCOMES:
         return False
     return bool(ok)
 
@@ -47,9 +57,11 @@ def phase_stats(view: RepeatView, outcomes: dict[str, str],
     phase that completed gives retry amplification; ``None`` when nothing completed.
     """
     samples: dict[str, list[tuple[bool, float | None]]] = defaultdict(list)
-    for ev in view.of_kind("load_sample"):
+    load = view.of_kind("load_sample")
+    submitters = submitting_samples(load)
+    for ev in load:
         lat = ev.get("latency_ms")
-        entry = (sample_ok(ev, outcomes), float(lat) if isinstance(lat, int | float) else None)
+        entry = (sample_ok(ev, outcomes, submitters), float(lat) if isinstance(lat, int | float) else None)
         samples[view.phase_of(ev) or ALL].append(entry)
         if (view.phase_of(ev) or ALL) != ALL:
             samples[ALL].append(entry)

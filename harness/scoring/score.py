@@ -25,7 +25,7 @@ from harness.scoring.checks import REPEAT_CHECKS, Check, RepeatFacts, run_checks
 from harness.scoring.data import RunData
 from harness.scoring.faults import ProbeObs, fault_results, probe_phase, probe_series, probes_until
 from harness.scoring.integrity import check_integrity
-from harness.scoring.phases import phase_stats, sample_ok, slo_verdicts
+from harness.scoring.phases import phase_stats, sample_ok, slo_verdicts, submitting_samples
 from harness.scoring.resilience import SCORED_PROBE_PHASES, repeat_score, scenario_score, weighted_score
 from harness.scoring.stats import pass_k_table, summarize
 from harness.scoring.timeline import RepeatKey, RepeatLocator, RepeatView, clock_offset, split_repeats
@@ -173,7 +173,8 @@ def _availability(views: list[RepeatView], outcomes: dict[str, str]) -> float | 
     samples: list[Event] = [e for v in views for e in v.of_kind("load_sample")]
     if not samples:
         return None
-    return sum(1 for e in samples if sample_ok(e, outcomes)) / len(samples)
+    submitters = submitting_samples(samples)
+    return sum(1 for e in samples if sample_ok(e, outcomes, submitters)) / len(samples)
 
 
 def _where(action: pol.AgentAction, locate: Locate, offset: float) -> tuple[str | None, str | None]:

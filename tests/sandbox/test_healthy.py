@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.jsontools import resolve_pointer
+from harness.model.loader import load_system
 from harness.sandbox import Sandbox, SandboxClient, make_claim
 from harness.sandbox.policy import PolicyEngine
 
@@ -72,6 +74,19 @@ def test_claim_is_paid_once_with_spans_audit_and_no_pii_at_the_vendor(client: Sa
 
 def payout_trace(spans: dict[str, dict]) -> str:
     return spans["payout"]["trace_id"]
+
+
+def test_the_sandbox_declares_its_payouts_like_any_user(sandbox: Sandbox, client: SandboxClient) -> None:
+    """Integrity knows no sandbox names: the sandbox's system.yaml declares the payout as a
+    side effect, keyed on a field its real audit record carries."""
+    (effect,) = load_system(sandbox.system_yaml_path).side_effects
+    assert [effect] == sandbox.system_spec().side_effects
+    assert effect.audit_event == "payout_issued" and effect.key == "/claim_id"
+    claim = make_claim(80.0)
+    wf = client.submit(claim, key=f"key-{claim['claim_id']}")
+    assert client.wait(wf)["state"] == "SUCCESS"
+    (issued,) = [e for e in client.audit(claim["claim_id"]) if e["event"] == effect.audit_event]
+    assert resolve_pointer(issued, effect.key) == claim["claim_id"]
 
 
 def test_same_idempotency_key_returns_same_workflow_without_new_side_effects(client: SandboxClient) -> None:

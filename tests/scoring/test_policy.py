@@ -6,7 +6,14 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.scoring import score_run
-from harness.scoring.policy import action_from_span, cedar_context, collect_actions, evaluate
+from harness.scoring.policy import (
+    NO_ACTIONS,
+    NO_POLICIES,
+    action_from_span,
+    cedar_context,
+    collect_actions,
+    evaluate,
+)
 from tests.scoring.factory import JournalBuilder, RepeatPlan, add_repeat, run_end, run_start
 
 POLICIES = {
@@ -101,7 +108,30 @@ def test_healthy_run_has_full_adherence(run: JournalBuilder) -> None:
 
 def test_no_policies_means_not_measured(run: JournalBuilder) -> None:
     run.policies.clear()
-    assert score_run(run.run_data()).policy.adherence is None
+    policy = score_run(run.run_data()).policy
+    assert policy.adherence is None and policy.declared is False
+    assert policy.not_measured == NO_POLICIES
+
+
+def test_declared_policies_without_actions_say_telemetry_is_missing(run: JournalBuilder) -> None:
+    """A system with policies but no agent actions seen reads differently from one without policies."""
+    run.spans, run.audit = [], []
+    policy = score_run(run.run_data()).policy
+    assert policy.adherence is None and policy.declared is True and policy.actions == 0
+    assert policy.not_measured == NO_ACTIONS
+
+
+def test_declared_policies_missing_from_the_run_folder_are_not_measured(run: JournalBuilder) -> None:
+    data = run.run_data()
+    data.policies, data.policies_declared = {}, True
+    policy = score_run(data).policy
+    assert policy.adherence is None and policy.declared is True
+    assert policy.not_measured is not None and "none were copied" in policy.not_measured
+
+
+def test_measured_policy_has_no_not_measured_reason(run: JournalBuilder) -> None:
+    policy = score_run(run.run_data()).policy
+    assert policy.adherence is not None and policy.declared is True and policy.not_measured is None
 
 
 def test_span_to_cedar_request_mapping(run: JournalBuilder) -> None:

@@ -93,6 +93,21 @@ def test_only_the_submitting_sample_carries_a_failed_workflow() -> None:
     assert rep.phases["recover"].failures == 0 and rep.phases["recover"].availability == 1.0
 
 
+def test_the_submitting_sample_is_the_first_naming_the_workflow_whatever_its_task() -> None:
+    """No load task names are assumed: a user's load tasks can be called anything."""
+    b = build(RepeatPlan(workflows=["failed"], load_interval=None))
+    (wid,) = [e["workflow_id"] for e in b.events if e["kind"] == "workflow_submitted"]
+    b.add("load_sample", 101.0, scenario="s1", repeat=0, name="book_trip", method="POST", status=202,
+          latency_ms=20.0, ok=True, workflow_id=wid)
+    b.add("load_sample", 101.5, scenario="s1", repeat=0, name="trip_status", method="GET", status=200,
+          latency_ms=5.0, ok=True, workflow_id=wid)
+    b.add("load_sample", 101.7, scenario="s1", repeat=0, name="health", method="GET", status=200,
+          latency_ms=1.0, ok=True)
+    card = score_run(b.run_data())
+    assert card.scenarios[0].repeats[0].phases["baseline"].failures == 1
+    assert card.availability == 2 / 3
+
+
 def test_unmeasurable_slo_fails() -> None:
     card = score_run(build(RepeatPlan(slos=[{"metric": "p95_latency_ms", "phase": "observe", "max": 100}])
                            ).run_data())

@@ -57,6 +57,37 @@ def test_span_side_effects_with_filters_and_several_declarations() -> None:
     assert dups == {f"hotel booked 2 times for trip/id T-{w1}", "book_flight 2 times for trip.id T-9"}
 
 
+def test_declared_but_nothing_collected_is_not_measured_with_a_telemetry_reason() -> None:
+    """Completed work and no audit events or spans at all: the figure could not be computed,
+    which must not read as "no duplicates" (the gate fails a declared-but-unmeasured figure)."""
+    b, _ = _trip_run(side_effects=[HOTEL, FLIGHT_SPAN])
+    b.audit, b.spans = [], []
+    integ = score_run(b.run_data()).integrity
+    assert integ.duplicated is None and integ.declared == ["hotel booked", "book_flight"]
+    assert integ.not_measured is not None and "no audit events or spans" in integ.not_measured
+    assert integ.ok  # not measured is not broken for the floor; the gate reads `not_measured`
+
+
+def test_a_declared_source_with_other_records_is_a_measured_zero() -> None:
+    b, _ = _trip_run(side_effects=[SideEffect(audit_event="car_rented", key="/trip/id")])
+    integ = score_run(b.run_data()).integrity
+    assert integ.duplicated == [] and integ.not_measured is None
+
+
+def test_the_same_key_in_two_repeats_is_two_items() -> None:
+    """Test traffic may name items from a counter that restarts per repeat."""
+    b = build(RepeatPlan(repeat=0, repeats=2, workflows=["completed"]),
+              RepeatPlan(repeat=1, start=120, repeats=2, workflows=["completed"]))
+    b.side_effects = [HOTEL]
+    wids = [e["workflow_id"] for e in b.events if e["kind"] == "workflow_submitted"]
+    assert len(set(wids)) == 2
+    for wid, t in zip(wids, (101.0, 121.0), strict=True):
+        b.audit.append({"ts": b.wall(t), "event": "hotel_booked", "trip": {"id": "T-1"}, "workflow_id": wid})
+    b.audit.append({"ts": b.wall(122.0), "event": "hotel_booked", "trip": {"id": "T-1"}})  # no workflow: by time
+    (dup,) = score_run(b.run_data()).integrity.duplicated or []
+    assert dup.repeat == 1 and dup.detail == "hotel booked 2 times for trip/id T-1"
+
+
 def test_records_without_the_key_are_not_duplicates() -> None:
     b, _ = _trip_run(side_effects=[SideEffect(audit_event="hotel_booked", key="/booking_ref")])
     integ = score_run(b.run_data()).integrity
