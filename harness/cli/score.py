@@ -31,14 +31,16 @@ def register(app: typer.Typer) -> None:
 
         card = score_run(load_run(run_dir))
         target = write_scorecard(card, out or run_dir / SCORECARD_FILE)
-        policy = card.policy.adherence
+        adherence = card.policy.adherence
+        policy = (f"{100 * adherence:.1f}%" if adherence is not None
+                  else f"not measured ({card.policy.not_measured or 'no agent actions'})")
         mttr = "n/a" if card.mttr.p50 is None else f"{card.mttr.p50:.2f}s"
         console.print(
             f"{card.verdict.upper()}  resilience {card.resilience_score:.1f}/100  "
             f"scenarios {sum(s.passed for s in card.scenarios)}/{len(card.scenarios)} passed  "
             f"MTTR p50 {mttr} (resolution {card.run.probe_interval_s or 'n/a'}s)  "
             f"lost {len(card.integrity.lost)} duplicated {card.integrity.duplicated_text}  "
-            f"policy {'n/a' if policy is None else f'{100 * policy:.1f}%'}  -> {target}"
+            f"policy {policy}  -> {target}"
         )
 
     @telemetry_app.command("receive")

@@ -160,17 +160,26 @@ def write_allure_results(run: RunData, out: Path) -> Path:
                  message=f"{c.failed} failed, {len(c.breaking_changes)} breaking" if bad else "",
                  trace="\n".join(bad), parameters={"passed": str(c.passed), "failed": str(c.failed)})
     integ = card.integrity
+    status, message = ("failed", f"{len(integ.lost)} lost, {integ.duplicated_text} duplicated")
+    if integ.ok and integ.duplicated is not None:
+        status, message = "passed", ""
+    elif integ.ok:
+        status, message = _not_measured(bool(integ.declared)), f"no lost work; duplicated work {integ.duplicated_text}"
     w.result(full_name="harness.run.integrity", name="integrity: no lost or duplicated work",
-             status="passed" if integ.ok else "failed", start=start, stop=stop,
+             status=status, start=start, stop=stop,
              labels={"parentSuite": f"harness run {run.run_id}", "suite": "run", "feature": "integrity"},
-             message="" if integ.ok else f"{len(integ.lost)} lost, {integ.duplicated_text} duplicated",
+             message=message,
              trace="\n".join([f"lost {x.workflow_id}: {x.detail}" for x in integ.lost]
                              + [f"duplicated {x.workflow_id}: {x.detail}" for x in integ.duplicated_items]))
     pol = card.policy
+    status, message = ("failed", f"{len(pol.violations)} violation(s)") if pol.violations else ("passed", "")
+    if not pol.violations and pol.adherence is None:
+        status = _not_measured(pol.declared)
+        message = f"policy adherence not measured ({pol.not_measured or 'no agent actions'})"
     w.result(full_name="harness.run.policy", name="policy: every agent action allowed",
-             status="failed" if pol.violations else "passed", start=start, stop=stop,
+             status=status, start=start, stop=stop,
              labels={"parentSuite": f"harness run {run.run_id}", "suite": "run", "feature": "policy"},
-             message=f"{len(pol.violations)} violation(s)" if pol.violations else "",
+             message=message,
              trace="\n".join(f"{v.principal} {v.action} {v.resource} trace={v.trace_id}: {v.reason}"
                              for v in pol.violations))
     env = {"run_id": card.run.run_id, "system": card.run.system, "git_sha": card.run.git_sha,
@@ -178,6 +187,12 @@ def write_allure_results(run: RunData, out: Path) -> Path:
     (out / "environment.properties").write_text(
         "".join(f"{k}={v}\n" for k, v in env.items() if v is not None), encoding="utf-8")
     return out
+
+
+def _not_measured(declared: bool) -> str:
+    """Status of a run-wide check the scorecard could not measure, never "passed": skipped
+    when system.yaml declares nothing for it, failed when it does (the telemetry is missing)."""
+    return "failed" if declared else "skipped"
 
 
 def find_allure() -> str | None:

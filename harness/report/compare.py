@@ -58,7 +58,11 @@ def compare(current: Scorecard, baseline: Scorecard) -> list[Delta]:
     """The headline figures that a reader compares between two runs."""
 
     def lost(c: Scorecard) -> float:
-        return float(len(c.integrity.lost) + len(c.integrity.duplicated_items))
+        return float(len(c.integrity.lost))
+
+    def duplicated(c: Scorecard) -> float | None:
+        """None when not measured (no side effects declared): n/a, never a measured 0."""
+        return None if c.integrity.duplicated is None else float(len(c.integrity.duplicated))
 
     def breaking(c: Scorecard) -> float:
         return float(sum(len(x.breaking_changes) for x in c.contracts))
@@ -72,7 +76,8 @@ def compare(current: Scorecard, baseline: Scorecard) -> list[Delta]:
         Delta("mttr.p95", "MTTR p95", baseline.mttr.p95, current.mttr.p95, "lower", " s"),
         Delta("policy.adherence", "policy adherence", baseline.policy.adherence, current.policy.adherence,
               "higher", percent=True),
-        Delta("integrity", "lost + duplicated work", lost(baseline), lost(current), "lower"),
+        Delta("integrity.lost", "lost work", lost(baseline), lost(current), "lower"),
+        Delta("integrity.duplicated", "duplicated work", duplicated(baseline), duplicated(current), "lower"),
         Delta("contracts.breaking_changes", "breaking contract changes", breaking(baseline), breaking(current),
               "lower"),
     ]

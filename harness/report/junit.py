@@ -6,7 +6,10 @@ Layout (the common Jenkins/Ant JUnit format, validated against the XSD in tests)
   ``<failure>`` (probes, SLO breaches, faults not recovered), an aborted one an ``<error>``;
 - suite ``contracts``: one testcase per contract suite and edge;
 - suite ``run``: integrity (lost/duplicated work) and policy adherence, the two run-wide
-  checks that fail a run whatever the scenario scores say.
+  checks that fail a run whatever the scenario scores say. A check the scorecard could not
+  measure is never a pass: ``<skipped>`` with the reason when system.yaml declares nothing
+  for it, a ``NotMeasured`` failure when it declares something the run did not measure
+  (the gate fails those too, docs/gate.md).
 
 Characters XML 1.0 cannot carry (NUL, most C0 controls) are dropped from user text,
 otherwise one odd byte in a probe detail would make the whole file unreadable.
@@ -114,14 +117,18 @@ def render_junit(card: Scorecard) -> bytes:
     _close(con, [len(card.contracts), failed, 0], totals)
 
     run = _suite(root, "run", stamp)
+    integ = card.integrity
     integrity = _case(run, "harness.run", "integrity: no lost or duplicated work", None)
     run_failures = 0
-    if not card.integrity.ok:
+    if not integ.ok:
         run_failures += 1
-        items = [f"lost {w.workflow_id}: {w.detail}" for w in card.integrity.lost]
-        items += [f"duplicated {w.workflow_id}: {w.detail}" for w in card.integrity.duplicated_items]
-        _fail(integrity, "failure", f"{len(card.integrity.lost)} lost, {card.integrity.duplicated_text}"
+        items = [f"lost {w.workflow_id}: {w.detail}" for w in integ.lost]
+        items += [f"duplicated {w.workflow_id}: {w.detail}" for w in integ.duplicated_items]
+        _fail(integrity, "failure", f"{len(integ.lost)} lost, {integ.duplicated_text}"
               " duplicated work items", "IntegrityFailed", items)
+    elif integ.duplicated is None:
+        msg = f"no lost work; duplicated work {integ.duplicated_text}"
+        run_failures += _not_measured(integrity, msg, declared=bool(integ.declared))
     policy = _case(run, "harness.run", "policy: every agent action allowed", None)
     if card.policy.violations:
         run_failures += 1
@@ -129,20 +136,36 @@ def render_junit(card: Scorecard) -> bytes:
               f"{card.policy.adherence if card.policy.adherence is not None else 'n/a'}", "PolicyViolation",
               [f"{v.principal} {v.action} {v.resource} trace={v.trace_id} {v.reason}"
                for v in card.policy.violations])
-    _close(run, [2, run_failures, 0], totals)
+    elif card.policy.adherence is None:
+        msg = f"policy adherence not measured ({card.policy.not_measured or 'no agent actions'})"
+        run_failures += _not_measured(policy, msg, declared=card.policy.declared)
+    run_skipped = len(run.findall("testcase/skipped"))
+    _close(run, [2, run_failures, 0], totals, skipped=run_skipped)
 
     root.set("tests", str(totals[0]))
     root.set("failures", str(totals[1]))
     root.set("errors", str(totals[2]))
+    root.set("skipped", str(run_skipped))
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def _close(suite: ET.Element, counts: list[int], totals: list[int]) -> None:
+def _not_measured(case: ET.Element, message: str, *, declared: bool) -> int:
+    """Mark a run-wide check the scorecard could not measure, never as passed: skipped when
+    nothing was declared for it (nothing to check), failed when something was (the telemetry
+    that should have measured it is missing). Returns the number of failures added."""
+    if declared:
+        _fail(case, "failure", message, "NotMeasured", [message])
+        return 1
+    ET.SubElement(case, "skipped", message=xml_safe(message))
+    return 0
+
+
+def _close(suite: ET.Element, counts: list[int], totals: list[int], *, skipped: int = 0) -> None:
     suite.set("tests", str(counts[0]))
     suite.set("failures", str(counts[1]))
     suite.set("errors", str(counts[2]))
-    suite.set("skipped", "0")
+    suite.set("skipped", str(skipped))
     suite.set("time", f"{sum(float(c.get('time', '0')) for c in suite.findall('testcase')):.3f}")
     for i in range(3):
         totals[i] += counts[i]

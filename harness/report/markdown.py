@@ -45,6 +45,11 @@ def top_failures(card: Scorecard, limit: int = 10) -> list[str]:
         out.append(f"lost work item {_code(w.workflow_id)}" + (f" ({_md(w.detail)})" if w.detail else ""))
     for w in card.integrity.duplicated_items:
         out.append(f"duplicated work item {_code(w.workflow_id)}" + (f" ({_md(w.detail)})" if w.detail else ""))
+    # declared but not measured: the telemetry that should have measured it is missing (the gate fails it)
+    if card.integrity.duplicated is None and card.integrity.declared:
+        out.append(f"duplicated work {_md(card.integrity.duplicated_text)}")
+    if card.policy.adherence is None and card.policy.declared:
+        out.append(f"policy adherence not measured ({_md(card.policy.not_measured or 'no agent actions')})")
     for s in card.scenarios:
         for r in s.repeats:
             if r.aborted:

@@ -52,6 +52,8 @@ def test_cli_reproduces_the_in_process_scorecard(run_dir: Path, tmp_path: Path) 
     proc = harness("score", str(run_dir))
     assert proc.returncode == 0, proc.stderr
     assert "FAIL" in proc.stdout and "lost 1" in proc.stdout
+    # declared side effects but no audit events: not measured, with why (never "duplicated 0")
+    assert "duplicated not measured (side effects declared but" in " ".join(proc.stdout.split())
     written = Scorecard.model_validate_json((run_dir / "scorecard.json").read_text())
     assert written == expected
     assert written.integrity.lost[0].workflow_id == "s1-r0-w1"
