@@ -10,6 +10,10 @@ Public API (heavy libraries load lazily inside the functions)::
     check_agent(url) / check_server(url) / check_openapi(location)
     diff_docs(old, new) -> (kind, [Change]); can_i_deploy(provider, new_doc, pacts)
     snapshot(system, out_dir)                         # baselines for diff/compat checks
+    compat.compare_schema(old, new, where, direction) # the schema rules diff and can-i-deploy share
+
+Nothing passes for having checked nothing: a contract that cannot be fetched is a failed
+``document`` check naming the service, and a result with zero checks is a failure.
 
 See docs/contracts.md.
 """

@@ -1,8 +1,9 @@
 """Run every contract suite against a described system, and snapshot its contracts.
 
-``run_all`` is what ``harness contracts run`` and the engine call: OpenAPI tests for REST
-agents, A2A checks for A2A agents, MCP checks for MCP servers (each compared with its
-baseline snapshot when ``contracts/`` has one) and Pact verification of every provider
+``run_all`` is what ``harness contracts run`` and the engine call: OpenAPI tests for every
+service with an ``openapi_url`` (whatever its kind: the orchestrator too), A2A checks for
+A2A agents, MCP checks for MCP servers (each compared with its baseline snapshot when
+``contracts/`` has one) and Pact verification of every provider
 named in the pact directory. Results are per edge (``caller->callee`` when system.yaml
 declares the edge, else the service name).
 
@@ -25,7 +26,7 @@ import httpx
 
 from harness.contracts import a2a, mcp
 from harness.contracts.diff import load_doc, parse_doc
-from harness.contracts.openapi import check_openapi, document_problem
+from harness.contracts.openapi import check_openapi, document_problem, service_problem
 from harness.contracts.results import ContractsUnavailable, Suite, Tally, failed_result, reason, require_checks
 from harness.errors import ConfigError
 from harness.model.scorecard import ContractResult
@@ -178,7 +179,8 @@ def _offers(service: Service) -> str:
 
 def verify_pacts(system: SystemSpec, pacts: Sequence[str | Path], *,
                  services: Sequence[str] | None = None) -> list[ContractResult]:
-    """Verify every provider named in ``pacts`` (files or directories) against ``system``."""
+    """Verify every provider named in ``pacts`` (files or directories) against ``system``;
+    a provider that is down fails once, naming it and the reason."""
     from harness.contracts.pact import pact_files, providers_of, verify_provider
 
     existing = [p for p in pacts if Path(p).exists()]
@@ -198,6 +200,10 @@ def verify_pacts(system: SystemSpec, pacts: Sequence[str | Path], *,
                                    f"(known: {sorted(s.name for s in system.services)})")
             results.append(tally.result())
             continue
+        down = service_problem(svc.base_url)
+        if down is not None:  # one clear line instead of one "error sending request" per interaction
+            results.append(failed_result("pact", edge, "service", f"{provider}: {down}"))
+            continue
         results.append(verify_provider(provider, svc.base_url, files, edge=edge,
                                        state_url=svc.provider_states_url))
     return results
@@ -216,7 +222,11 @@ def snapshot(system: SystemSpec, out_dir: str | Path = DEFAULT_DIR, *,
     problems: list[str] = []
     with httpx.Client(timeout=timeout, trust_env=False) as client:
         for svc in system.services:
-            if (services is not None and svc.name not in services) or suite_of(svc) is None:
+            if services is not None and svc.name not in services:
+                continue
+            if suite_of(svc) is None:
+                if services is not None:  # asked for by name: saying nothing would read as done
+                    problems.append(f"{svc.name}: nothing to snapshot: {_offers(svc)}")
                 continue
             doc, problem = _fetch_contract(svc, client, timeout)
             if problem is not None:

@@ -190,7 +190,7 @@ def test_unknown_names_and_impossible_flag_combinations_are_exit_2(
         assert len(err.strip().splitlines()) == 1, err
 
 
-def test_verify_with_no_matching_pact_fails(trips_url: str, closed: list[int], tmp_path: Path,
+def test_verify_with_no_matching_pact_or_a_stopped_provider_fails(trips_url: str, closed: list[int], tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     system = str(_system(tmp_path, trips_url, closed))
     pacts = tmp_path / "pacts"
@@ -198,6 +198,14 @@ def test_verify_with_no_matching_pact_fails(trips_url: str, closed: list[int], t
     code, out, _ = _cli(["contracts", "verify", "--system", system, "--pacts", str(pacts), "--provider",
                          "hotels"], capsys)
     assert code == 1 and "nothing to check: no pact in" in out and "names providers hotels" in out
+    (pacts / "web-hotels.json").write_text(json.dumps({
+        "consumer": {"name": "web"}, "provider": {"name": "hotels"}, "metadata": {"pactSpecification": {
+            "version": "4.0"}}, "interactions": [{"type": "Synchronous/HTTP", "description": "GET /rooms -> 200",
+                                                  "request": {"method": "GET", "path": "/rooms"},
+                                                  "response": {"status": 200}}]}))
+    code, out, _ = _cli(["contracts", "verify", "--system", system, "--pacts", str(pacts)], capsys)
+    assert code == 1
+    assert f"service: hotels: service http://127.0.0.1:{closed[0]} unreachable: connection refused" in out
 
 
 def test_snapshot_of_a_stopped_service_fails_naming_it(trips_url: str, closed: list[int], tmp_path: Path,
