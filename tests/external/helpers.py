@@ -1,0 +1,62 @@
+"""Writes the trips orchestration's system.yaml and scenarios into a folder, as a user would
+keep them next to their code, and runs the harness CLI there as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import httpx
+
+from harness.system.ports import free_ports
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+
+
+@dataclass(frozen=True)
+class Ports:
+    proxy: int
+    trips: int
+    flights: int
+    hotels: int
+    flights_listen: int
+    hotels_listen: int
+
+
+def write_system(folder: Path, *, defect: str = "") -> Ports:
+    """``folder/system.yaml`` (free ports) and ``folder/scenarios/*.yaml`` (from ``chaos/``, which is
+    not called ``scenarios`` here so that the harness pytest plugin does not collect it under tests/)."""
+    ports = Ports(*free_ports(6))
+    text = Template((HERE / "system.yaml.template").read_text()).substitute(
+        proxy_port=ports.proxy, trips_port=ports.trips, flights_port=ports.flights, hotels_port=ports.hotels,
+        flights_listen=ports.flights_listen, hotels_listen=ports.hotels_listen, python=sys.executable,
+        app_dir=str(HERE), defect=defect)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "system.yaml").write_text(text)
+    shutil.copytree(HERE / "chaos", folder / "scenarios", dirs_exist_ok=True)
+    return ports
+
+
+def harness(folder: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``python -m harness ARGS`` in ``folder``, output captured."""
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=folder, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+def wait_answers(url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1, trust_env=False).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout_s} s")
