@@ -3,6 +3,7 @@ keep them next to their code, and runs the harness CLI there as a subprocess."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -42,6 +43,30 @@ def write_system(folder: Path, *, defect: str = "") -> Ports:
     (folder / "system.yaml").write_text(text)
     shutil.copytree(HERE / "chaos", folder / "scenarios", dirs_exist_ok=True)
     return ports
+
+
+STALE_TRIP = "T-from-last-week"
+
+
+def seed_history(folder: Path, *, age_s: float = 7 * 24 * 3600) -> None:
+    """Telemetry files that already hold older records, as a long-running system's do: the
+    same hotel booked twice for one trip a week ago (a duplicate, but not of this run) and its
+    spans. Only the records of a run's own time window may be scored."""
+    ts = time.time() - age_s
+    telemetry = folder / "telemetry"
+    telemetry.mkdir(parents=True, exist_ok=True)
+    with (telemetry / "audit.jsonl").open("a") as fh:
+        for i in range(2):
+            fh.write(json.dumps({"ts": ts + i, "event": "hotel_booked", "trip_id": STALE_TRIP,
+                                 "booking_id": f"H-old-{i}"}) + "\n")
+    with (telemetry / "spans.jsonl").open("a") as fh:
+        for i in range(2):
+            start = int((ts + i) * 1e9)
+            fh.write(json.dumps({"trace_id": "ab" * 16, "span_id": f"{i:016x}", "parent_span_id": None,
+                                 "name": "hotels.book", "kind": "SERVER", "start_ns": start,
+                                 "end_ns": start + 1_000_000, "status": "OK",
+                                 "attributes": {"gen_ai.agent.name": "hotels", "trip.id": STALE_TRIP},
+                                 "events": [], "resource": {"service.name": "hotels"}}) + "\n")
 
 
 def harness(folder: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:

@@ -32,7 +32,7 @@ import pytest
 
 from harness.model.journal import Event, parse_journal_lines
 from harness.model.loader import load_system
-from tests.external.helpers import REPO, Ports, harness, wait_answers, write_system
+from tests.external.helpers import REPO, STALE_TRIP, Ports, harness, seed_history, wait_answers, write_system
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +70,7 @@ def _closed(port: int) -> bool:
 
 def _run(folder: Path, defect: str) -> Run:
     ports = write_system(folder, defect=defect)
+    seed_history(folder)
     started = time.monotonic()
     proc = harness(folder, "run", SCENARIO, "--system", "system.yaml", "--no-progress", "--out", "reports",
                    "--settle", "15")
@@ -143,6 +144,16 @@ def test_integrity_is_measured_from_the_declared_side_effects_and_clean(healthy:
     bookings = _hotel_bookings(healthy)
     assert all(bookings[trip] == 1 for trip in retried), {t: bookings[t] for t in retried}
     assert max(bookings.values()) == 1, bookings.most_common(3)
+
+
+def test_only_the_runs_own_telemetry_is_scored(healthy: Run) -> None:
+    """The audit log already held last week's double booking; the run folder and the
+    integrity figure see only this run's records."""
+    source = (healthy.folder / "telemetry" / "audit.jsonl").read_text()
+    assert STALE_TRIP in source
+    assert healthy.audit and not [r for r in healthy.audit if r.get("trip_id") == STALE_TRIP]
+    assert not [s for s in healthy.spans if (s.get("attributes") or {}).get("trip.id") == STALE_TRIP]
+    assert not [d for d in healthy.scorecard["integrity"]["duplicated"] if STALE_TRIP in d["detail"]]
 
 
 def test_a_system_without_policies_reads_not_measured_and_passes_the_shipped_gate(healthy: Run) -> None:
