@@ -12,7 +12,8 @@ integrity is measured (declared side effects) and clean, and the gate passes alt
 system declares no Cedar policies. With ``SEEDED_DEFECT=double_book`` every retry books the
 hotel again, which integrity must report and the gate must fail on.
 
-One harness run per variant, shared by the tests of that variant (module-scoped fixtures).
+One harness run per variant, shared by the tests of that variant (module-scoped fixtures;
+each variant's tests are one xdist group, so ``--dist loadgroup`` does not run it twice).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ pytestmark = pytest.mark.slow
 
 SCENARIO = "scenarios/hotels-slow.yaml"
 GATE = str(REPO / "gate.yaml")
+HEALTHY = pytest.mark.xdist_group("trips-healthy")
+DOUBLE_BOOK = pytest.mark.xdist_group("trips-double-book")
 
 
 @dataclass
@@ -100,6 +103,7 @@ def _hotel_bookings(run: Run) -> Counter[str]:
 # -- healthy ---------------------------------------------------------------------------------
 
 
+@HEALTHY
 def test_the_harness_starts_the_system_lands_the_fault_and_stops_everything(healthy: Run) -> None:
     assert healthy.proc.returncode == 0, healthy.output
     assert "started embedded-proxy, trips, flights, hotels" in healthy.output, healthy.output
@@ -124,6 +128,7 @@ def test_the_harness_starts_the_system_lands_the_fault_and_stops_everything(heal
         assert _closed(port), f"port {port} is still served after the run"
 
 
+@HEALTHY
 def test_mttr_is_measured(healthy: Run) -> None:
     mttr = healthy.scorecard["mttr"]
     assert mttr is not None and mttr["n"] == 1, mttr
@@ -131,6 +136,7 @@ def test_mttr_is_measured(healthy: Run) -> None:
     assert 0 < mttr["p50"] <= 15, mttr
 
 
+@HEALTHY
 def test_integrity_is_measured_from_the_declared_side_effects_and_clean(healthy: Run) -> None:
     integrity = healthy.scorecard["integrity"]
     assert integrity["duplicated"] == [], integrity  # measured: [] and not null
@@ -146,6 +152,7 @@ def test_integrity_is_measured_from_the_declared_side_effects_and_clean(healthy:
     assert max(bookings.values()) == 1, bookings.most_common(3)
 
 
+@HEALTHY
 def test_only_the_runs_own_telemetry_is_scored(healthy: Run) -> None:
     """The audit log already held last week's double booking; the run folder and the
     integrity figure see only this run's records."""
@@ -156,6 +163,7 @@ def test_only_the_runs_own_telemetry_is_scored(healthy: Run) -> None:
     assert not [d for d in healthy.scorecard["integrity"]["duplicated"] if STALE_TRIP in d["detail"]]
 
 
+@HEALTHY
 def test_a_system_without_policies_reads_not_measured_and_passes_the_shipped_gate(healthy: Run) -> None:
     policy = healthy.scorecard["policy"]
     assert policy["adherence"] is None and policy["declared"] is False and policy["not_measured"], policy
@@ -168,6 +176,7 @@ def test_a_system_without_policies_reads_not_measured_and_passes_the_shipped_gat
 # -- seeded defect: hotels books again on a retry --------------------------------------------
 
 
+@DOUBLE_BOOK
 def test_a_double_booking_hotels_agent_is_reported_as_duplicated_work(defective: Run) -> None:
     assert defective.proc.returncode == 1, defective.output  # integrity floor: the scenario fails
     integrity = defective.scorecard["integrity"]
@@ -185,6 +194,7 @@ def test_a_double_booking_hotels_agent_is_reported_as_duplicated_work(defective:
     assert defective.scorecard["verdict"] == "fail", defective.scorecard["verdict"]
 
 
+@DOUBLE_BOOK
 def test_the_shipped_gate_fails_the_double_booking_build_naming_integrity(defective: Run) -> None:
     gate = harness(defective.folder, "gate", "reports/latest", "--rules", GATE)
     out = gate.stdout + gate.stderr
