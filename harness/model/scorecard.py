@@ -182,6 +182,24 @@ class RunMeta(_Model):
     probe_interval_s: float | None = Field(default=None, description="MTTD/MTTR resolution")
 
 
+class TelemetryIntake(_Model):
+    """What was read from the system's spans and audit events, what was scored, and why the
+    rest was not. ``read = kept + outside_run + sum(ignored)`` for each kind; ``warnings`` say
+    what could not be measured from what was kept (e.g. a missing span attribute)."""
+
+    spans_read: int = 0
+    spans_kept: int = Field(default=0, description="spans of this run that were scored")
+    spans_outside_run: int = Field(default=0, description="spans outside the run's time window (other runs)")
+    spans_ignored: dict[str, int] = Field(default_factory=dict, description="reason -> spans not understood")
+    audit_read: int = 0
+    audit_kept: int = 0
+    audit_outside_run: int = 0
+    audit_ignored: dict[str, int] = Field(default_factory=dict, description="reason -> audit events not understood")
+    window: tuple[float, float] | None = Field(
+        default=None, description="epoch seconds kept (run start/end widened by the margin of docs/telemetry.md)")
+    warnings: list[str] = Field(default_factory=list)
+
+
 class Scorecard(_Model):
     schema_version: str = SCORECARD_VERSION
     run: RunMeta
@@ -194,3 +212,4 @@ class Scorecard(_Model):
     integrity: Integrity = Field(default_factory=Integrity)
     policy: PolicyResult = Field(default_factory=PolicyResult)
     contracts: list[ContractResult] = Field(default_factory=list)
+    telemetry: TelemetryIntake = Field(default_factory=TelemetryIntake)
