@@ -45,8 +45,9 @@ def test_reading_figures(bad: Scorecard) -> None:
     assert read_figure(bad, "verdict") == "fail"
     empty = healthy_scorecard()
     empty.scenarios = []
-    assert read_figure(empty, "scenarios.aborted") == 0  # nothing to count
+    assert read_figure(empty, "scenarios.aborted") is None  # no scenarios: nothing was counted, not 0
     assert read_figure(empty, "min(scenarios.score)") is None  # no minimum of nothing
+    assert read_figure(empty, "integrity.lost") == 0  # a list the scorecard holds: empty is 0
     unmeasured = healthy_scorecard()
     assert read_figure(unmeasured, "scenarios.mttr.p95") is None  # every value None: not measured
 
@@ -62,6 +63,7 @@ def test_healthy_passes_the_default_gate() -> None:
     result = evaluate(healthy_scorecard(), load_gate(ROOT_GATE))
     assert result.passed and result.exit_code == 0
     assert {o.status for o in result.outcomes} == {"pass", "skip"}  # regressions skip without baseline
+    assert all(o.measured for o in result.outcomes if o.status == "pass")
 
 
 def test_bad_run_fails_with_reasons_naming_the_rule(bad: Scorecard) -> None:
@@ -80,7 +82,7 @@ def test_unmeasured_figure_is_reported_not_failed_unless_required() -> None:
     card.mttr = Stat()  # nothing had an impact: no MTTR
     result = evaluate(card, _gate("mttr.p95 <= 5", "resilience_score >= 80"))
     assert result.passed
-    assert result.outcomes[0].status == "unmeasured" and result.outcomes[0].actual == "not measured"
+    assert result.outcomes[0].status == "not_measured" and result.outcomes[0].actual == "not measured"
     assert result.outcomes[0].reason == "the scorecard has no value for mttr.p95"
     required = evaluate(card, GateFile(rules=[Rule(figure="mttr.p95", op="<=", value=5, required=True)]))
     assert not required.passed
@@ -110,8 +112,9 @@ def test_undeclared_policy_and_side_effects_are_not_measured_but_declared_ones_f
     portable = evaluate(card, load_gate(ROOT_GATE))
     assert portable.passed, portable.failures
     by_rule = {o.rule: o for o in portable.outcomes}
-    assert by_rule["policy.adherence == 1"].status == "unmeasured"
-    assert by_rule["integrity.duplicated == 0"].status == "unmeasured"
+    assert by_rule["policy.adherence == 1"].status == "not_measured"
+    assert by_rule["policy.adherence == 1"].reason == "system.yaml declares no Cedar policies (policies.files)"
+    assert by_rule["integrity.duplicated == 0"].status == "not_measured"
     assert by_rule["integrity.duplicated == 0"].reason == "no side_effects"
     # the same figures missing on a system that declares them: broken telemetry, not a pass
     card.policy = PolicyResult(declared=True, not_measured="policies declared but no agent actions were seen")
@@ -161,11 +164,13 @@ def test_regression_edge_cases() -> None:
     gate = _gate(regressions=[{"figure": "mttr.p95", "max_increase_pct": 20}])
     assert evaluate(now, gate, None).outcomes[0].status == "skip"
     base.mttr = Stat()
-    assert evaluate(now, gate, base).outcomes[0].status == "skip"  # nothing to compare with
+    old = evaluate(now, gate, base).outcomes[0]  # nothing to compare with: not measured, never a pass
+    assert (old.status, old.reason) == ("not_measured", "the baseline has no value for mttr.p95")
+    assert old.actual == "2.5 (baseline not measured)"
     base, now = healthy_scorecard("b"), healthy_scorecard("n")
     now.mttr = Stat()
     # measured before, not now: reported, not failed
-    assert evaluate(now, gate, base).outcomes[0].status == "unmeasured"
+    assert evaluate(now, gate, base).outcomes[0].status == "not_measured"
     base.mttr, now.mttr = Stat(p95=0.0), Stat(p95=0.1)
     assert evaluate(now, gate, base).outcomes[0].status == "fail"  # any rise from zero is infinite %
 
