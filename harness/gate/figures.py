@@ -247,15 +247,21 @@ def _sections(data: dict[str, Any], segs: list[Segment]) -> list[tuple[str, dict
     return out
 
 
-def _empty_mapping(data: dict[str, Any], segs: list[Segment]) -> str | None:
-    """The list a mapped figure found empty (``contracts`` for ``contracts.failed``), if any."""
+def _label(segs: list[Segment]) -> str:
+    return ".".join(f"{n or ''}[{s}]" if s else n or "" for n, s in segs)
+
+
+def _gap(data: dict[str, Any], segs: list[Segment]) -> str | None:
+    """Where a figure's path ran out: an empty list it maps over (``contracts`` for
+    ``contracts.failed``) or an item a selector did not find (``scenarios[x]``)."""
     node: Any = data
     for idx, (name, sel) in enumerate(segs):
         if isinstance(node, list) and name is not None:
-            return ".".join(f"{n or ''}[{s}]" if s else n or "" for n, s in segs[:idx]) if not node else None
+            return None if node else _label(segs[:idx]) or "items"
         node = _walk(node, [(name, sel)])
         if node is None:
-            return None
+            selected_from = _walk(data, [*segs[:idx], (name, None)])
+            return _label(segs[:idx + 1]) if sel is not None and isinstance(selected_from, list) else None
     return None
 
 
@@ -280,9 +286,9 @@ def measure(card: Scorecard, figure: str) -> Reading:
         value = len(value)  # a list the scorecard holds counts its items
     if value is not None:
         return Reading(value)
-    empty = _empty_mapping(data, segs)
-    if empty is not None:
-        return Reading(None, f"the scorecard has no {empty} to read {figure} from", declared)
+    gap = _gap(data, segs)
+    if gap is not None:
+        return Reading(None, f"the scorecard has no {gap} to read {figure} from", declared)
     return Reading(None, reason or f"the scorecard has no value for {figure}", declared)
 
 

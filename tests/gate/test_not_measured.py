@@ -174,3 +174,10 @@ def test_outcome_table(value: float | None, declared: bool, required: bool, allo
     base = healthy_scorecard("base")
     out = evaluate(card, GateFile(regressions=[regression]), base).outcomes[0]
     assert out.status == _expected(value, declared, must, 0.5)
+
+
+def test_a_scenario_that_did_not_run_is_named_in_the_reason() -> None:
+    outcome = evaluate(healthy_scorecard(), _gate("scenarios[kill-fraud].score >= 80",
+                                                  "resilience_score >= 80")).outcomes[0]
+    assert outcome.status == "not_measured"
+    assert outcome.reason == "the scorecard has no scenarios[kill-fraud] to read scenarios[kill-fraud].score from"
