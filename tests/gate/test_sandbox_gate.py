@@ -3,6 +3,7 @@ gate passes the healthy system and fails it with a seeded defect, naming the rul
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,6 +64,12 @@ def test_gate_on_healthy_and_defective_sandbox(tmp_path: Path) -> None:
     passed = _harness("gate", str(healthy), "--rules", "gate.yaml")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "gate passed" in passed.stdout
+    # strict for the sandbox: it declares its policies and side effects, so both are measured
+    card = json.loads((healthy / "scorecard.json").read_text())
+    assert card["policy"]["declared"] is True and card["policy"]["adherence"] is not None, card["policy"]
+    assert card["integrity"]["declared"] and card["integrity"]["duplicated"] is not None, card["integrity"]
+    assert "not measured policy.adherence" not in passed.stdout
+    assert "not measured integrity.duplicated" not in passed.stdout
 
     broken = _run(tmp_path / "defect", scenario, "fail_open_approval")
     failed = _harness("gate", str(broken), "--rules", "gate.yaml", "--baseline", str(healthy))
