@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
             f"lost {len(card.integrity.lost)} duplicated {card.integrity.duplicated_text}  "
             f"policy {policy}  -> {target}"
         )
+        for warning in card.telemetry.warnings:
+            console.print(f"  telemetry: {warning}", markup=False, highlight=False)
 
     @telemetry_app.command("receive")
     def receive_cmd(

@@ -1,15 +1,21 @@
 """After a run: copy the system's traces, audit events, policies and system.yaml into
-the run folder, trimmed to the run window, so the folder alone can be re-scored."""
+the run folder, so the folder alone can be re-scored.
+
+Spans and audit events are read in any shape of docs/telemetry.md, normalised, and only
+those inside the run's wall-clock window are written (the system's files are usually
+appended to across runs). What was outside the window or could not be understood is
+counted in ``telemetry.json`` and said on the console, never dropped silently.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.model.system import SystemSpec
-
-SLACK_S = 2.0  # spans end after the run window opened/closed; keep a little either side
+from harness.telemetry import intake as tin
 
 
 def _resolve(path: str, base: Path | None) -> Path:
@@ -17,45 +23,31 @@ def _resolve(path: str, base: Path | None) -> Path:
     return p if p.is_absolute() or base is None else base / p
 
 
-def _copy_window(src: Path, dst: Path, start_wall: float, end_wall: float, time_of: callable) -> int:
-    """Copy JSON lines whose timestamp lies in the window; return how many."""
-    if not src.exists():
-        return 0
-    kept = 0
-    with src.open(encoding="utf-8", errors="replace") as fin, dst.open("w", encoding="utf-8") as fout:
-        for line in fin:
-            try:
-                record = json.loads(line)
-                ts = time_of(record)
-            except (ValueError, TypeError, KeyError):
-                continue
-            if ts is None or start_wall - SLACK_S <= ts <= end_wall + SLACK_S:
-                fout.write(line if line.endswith("\n") else line + "\n")
-                kept += 1
-    return kept
-
-
-def _span_time(record: dict) -> float | None:
-    start_ns = record.get("start_ns")
-    return start_ns / 1e9 if isinstance(start_ns, int | float) else None
-
-
-def _audit_time(record: dict) -> float | None:
-    ts = record.get("ts")
-    return float(ts) if isinstance(ts, int | float) else None
-
-
 def collect_telemetry(system: SystemSpec, run_dir: Path, *, start_wall: float, end_wall: float,
-                      system_path: Path | None) -> dict[str, int]:
-    """Copy traces/audit/policies/system.yaml into ``run_dir``; return counts per kind."""
+                      system_path: Path | None, say: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Copy traces/audit/policies/system.yaml into ``run_dir``; return counts per kind.
+
+    ``say`` (the run's console) hears how many spans and audit events were kept, how many
+    lay outside the run and how many were ignored and why.
+    """
     base = system_path.parent if system_path else None
+    intake = tin.Intake(window=tin.widen(start_wall, end_wall))
     counts = {"spans": 0, "audit": 0, "policies": 0}
     if system.traces.jsonl:
-        counts["spans"] = _copy_window(_resolve(system.traces.jsonl, base), run_dir / "traces.jsonl",
-                                       start_wall, end_wall, _span_time)
+        src = _resolve(system.traces.jsonl, base)
+        spans = tin.read_spans([(src, system.traces.jsonl)], intake)
+        tin.write_jsonl(run_dir / "traces.jsonl", spans)
+        counts["spans"] = len(spans)
     if system.audit.jsonl:
-        counts["audit"] = _copy_window(_resolve(system.audit.jsonl, base), run_dir / "audit.jsonl",
-                                       start_wall, end_wall, _audit_time)
+        src = _resolve(system.audit.jsonl, base)
+        audit = tin.read_audit([(src, system.audit.jsonl)], intake)
+        tin.write_jsonl(run_dir / "audit.jsonl", audit)
+        counts["audit"] = len(audit)
+    report = intake.model()
+    (run_dir / tin.INTAKE_FILE).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if say is not None:
+        for line in tin.intake_lines(report):
+            say(line)
     policy_dir = run_dir / "policies"
     for policy in system.policies.files:
         src = _resolve(policy, base)

@@ -212,9 +212,8 @@ def execute_run(
             code = EXIT_INTERRUPTED if interrupted else (EXIT_ABORTED if aborted else EXIT_OK)
             journal.emit("run_end", exit_code=code, aborted=aborted)
             result.exit_code = code
-    counts = collect_telemetry(system, run_dir, start_wall=start_wall, end_wall=time.time(),
-                               system_path=system_path)
-    say(f"collected {counts['spans']} spans, {counts['audit']} audit events")
+    collect_telemetry(system, run_dir, start_wall=start_wall, end_wall=time.time(), system_path=system_path,
+                      say=say)
     if interrupted:
         return result
     contracts_held = not contract_suites or _run_contracts(system, contract_suites, result.run_dir, seed, say)

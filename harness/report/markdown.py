@@ -124,6 +124,9 @@ def render_summary(card: Scorecard, *, baseline: Scorecard | None = None,
         else:
             lines += ["No regressions against the baseline.", ""]
     failures = top_failures(card)
+    if card.telemetry.warnings:
+        lines += ["### Telemetry", "", f"{card.telemetry.spans_kept} spans and {card.telemetry.audit_kept} "
+                  "audit events scored.", "", *[f"- {_md(w)}" for w in card.telemetry.warnings[:10]], ""]
     if failures:
         lines += ["### Top failures", "", *[f"- {f}" for f in failures], ""]
     lines.append("Full report: `report.html` (self-contained, opens offline).")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.model.journal import Event
-from harness.model.scorecard import ContractResult
+from harness.model.scorecard import ContractResult, TelemetryIntake
 from harness.model.system import SideEffect
 
 Span = dict[str, Any]
@@ -37,3 +37,6 @@ class RunData:
     policies_declared: bool = False
     """system.yaml names Cedar policy files (so adherence that cannot be computed is broken, not absent)."""
     meta: dict[str, Any] = field(default_factory=dict)
+    telemetry: TelemetryIntake | None = None
+    """What reading the spans and audit events read, kept and ignored (``None`` when the run
+    was built in memory: then ``spans`` and ``audit`` are all there was)."""

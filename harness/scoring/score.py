@@ -28,6 +28,7 @@ from harness.scoring.integrity import check_integrity
 from harness.scoring.phases import phase_stats, sample_ok, slo_verdicts, submitting_samples
 from harness.scoring.resilience import SCORED_PROBE_PHASES, repeat_score, scenario_score, weighted_score
 from harness.scoring.stats import pass_k_table, summarize
+from harness.scoring.telemetry import telemetry_section
 from harness.scoring.timeline import RepeatKey, RepeatLocator, RepeatView, clock_offset, split_repeats
 
 Locate = Callable[[float], RepeatView | None]
@@ -93,6 +94,7 @@ def score_run(run: RunData) -> Scorecard:
         integrity=report.integrity,
         policy=policy_result,
         contracts=list(run.contracts),
+        telemetry=telemetry_section(run, actions, scenarios, report.integrity),
     )
 
 

@@ -1,10 +1,14 @@
 """Read a run folder into ``RunData`` and write ``scorecard.json``.
 
 Layout (``reports/<run-id>/``): ``journal.jsonl`` (required), ``traces.jsonl`` and/or
-``traces/*.json`` (OTLP JSON), ``audit.jsonl``, ``policies/*.cedar`` and optional
-``policies/entities.json``, ``contracts.json``, ``meta.json``, ``declarations.json`` (what
-system.yaml declares for measuring: side effects, whether it has policies). Missing optional files
-mean "not measured"; malformed ones are a ``ConfigError`` naming file, line and field.
+``traces/*.json`` / ``traces/*.jsonl`` (any shape of docs/telemetry.md), ``audit.jsonl``,
+``policies/*.cedar`` and optional ``policies/entities.json``, ``contracts.json``, ``meta.json``,
+``declarations.json`` (what system.yaml declares for measuring: side effects, whether it has
+policies), ``telemetry.json`` (what collection read and ignored). Missing optional files mean
+"not measured"; malformed configuration is a ``ConfigError`` naming file, line and field.
+Spans and audit events are data a system wrote, so a record that cannot be understood is
+counted and reported in the scorecard's ``telemetry`` section instead (``intake``), and only
+the records inside the journal's run window are scored.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness.errors import ConfigError
 from harness.model.journal import parse_journal_lines
-from harness.model.scorecard import ContractResult, Scorecard
+from harness.model.scorecard import ContractResult, Scorecard, TelemetryIntake
 from harness.model.system import SideEffect
-from harness.scoring.data import RunData
-from harness.telemetry.spans import read_jsonl, read_otlp_json, read_span_jsonl, span_sort_key
+from harness.scoring.data import AuditEvent, RunData, Span
+from harness.telemetry import intake as tin
 
 SCORECARD_FILE = "scorecard.json"
 DECLARATIONS_FILE = "declarations.json"
@@ -39,11 +43,13 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
     if not events:
         raise ConfigError("journal has no valid events", path=str(journal))
     declared = _read_json_object(root / DECLARATIONS_FILE)
+    spans, audit, telemetry = read_telemetry(root, tin.run_window(events))
     return RunData(
         run_id=root.resolve().name,
         events=events,
-        spans=read_spans(root),
-        audit=read_audit(root / "audit.jsonl"),
+        spans=spans,
+        audit=audit,
+        telemetry=telemetry,
         policies=read_policies(root / "policies"),
         entities=read_entities(root / "policies" / "entities.json"),
         contracts=read_contracts(root / "contracts.json"),
@@ -62,41 +68,27 @@ def read_side_effects(path: Path, declared: dict[str, Any]) -> list[SideEffect]:
                           field="side_effects." + ".".join(str(p) for p in err["loc"])) from None
 
 
-def read_spans(root: Path) -> list[dict[str, Any]]:
-    """``traces.jsonl`` plus every ``traces/*.json`` / ``traces/*.jsonl`` OTLP export, deduplicated
-    by (trace_id, span_id) since a Collector and the JSONL exporter may both have written a span."""
-    spans = []
-    if (root / "traces.jsonl").is_file():
-        spans.extend(read_span_jsonl(root / "traces.jsonl"))
+def read_telemetry(root: Path, window: tin.Window | None) -> tuple[list[Span], list[AuditEvent], TelemetryIntake]:
+    """Spans (``traces.jsonl`` then ``traces/*.json(l)``; a span two sources hold is kept once,
+    as a Collector and the JSONL exporter may both have written it) and audit events inside
+    ``window``, with the intake that says what was left out (collection's, if it left one)."""
+    intake = tin.Intake(window=window)
+    sources = [(root / "traces.jsonl", "traces.jsonl")] if (root / "traces.jsonl").is_file() else []
     folder = root / "traces"
     if folder.is_dir():
-        for path in sorted(folder.iterdir()):
-            if path.suffix == ".json":
-                spans.extend(read_otlp_json(path))
-            elif path.suffix == ".jsonl":
-                spans.extend(_read_span_or_otlp_lines(path))
-    unique: dict[tuple[str, str], dict[str, Any]] = {}
-    anonymous = []
-    for span in spans:
-        if span.get("trace_id") and span.get("span_id"):
-            unique.setdefault((str(span["trace_id"]), str(span["span_id"])), span)
-        else:
-            anonymous.append(span)
-    return sorted([*unique.values(), *anonymous], key=span_sort_key)
-
-
-def _read_span_or_otlp_lines(path: Path) -> list[dict[str, Any]]:
-    rows = read_jsonl(path)
-    if rows and ("resourceSpans" in rows[0] or "resource_spans" in rows[0]):
-        return read_otlp_json(path)
-    return read_span_jsonl(path)
-
-
-def read_audit(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    rows = read_jsonl(path)
-    return sorted(rows, key=lambda r: (float(r.get("ts") or 0.0), json.dumps(r, sort_keys=True, default=str)))
+        sources += [(p, f"traces/{p.name}") for p in sorted(folder.iterdir()) if p.suffix in (".json", ".jsonl")]
+    spans = tin.read_spans(sources, intake)
+    audit_path = root / "audit.jsonl"
+    audit = tin.read_audit([(audit_path, "audit.jsonl")] if audit_path.is_file() else [], intake)
+    collected = None
+    if (root / tin.INTAKE_FILE).is_file():
+        try:
+            collected = TelemetryIntake.model_validate(_load_json(root / tin.INTAKE_FILE))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ConfigError(err["msg"], path=str(root / tin.INTAKE_FILE),
+                              field=".".join(str(p) for p in err["loc"])) from None
+    return spans, audit, tin.merge(collected, intake.model())
 
 
 def read_policies(folder: Path) -> dict[str, str]:

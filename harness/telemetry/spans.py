@@ -1,26 +1,47 @@
-"""Spans in the harness JSONL shape (docs/telemetry.md), from JSONL files, OTLP JSON
-files (``ExportTraceServiceRequest`` as JSON, e.g. a Collector's file exporter) and OTLP
-protobuf bodies.
+"""Spans from OTLP JSON documents and protobuf bodies, and JSON record files of any accepted shape.
 
-OTLP JSON spells ids in hex, but protobuf's ``MessageToDict`` spells them in base64;
-both are accepted (told apart by length), so one converter serves files and the receiver.
+OTLP JSON spells ids in hex, but protobuf's ``MessageToDict`` spells them in base64; both
+are accepted (``normalize``), so one converter serves files and the receiver. The
+accounting of what could not be read lives in ``intake``; this module only yields.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
 from harness.scoring.data import Span
-from harness.telemetry.redact import redact
+from harness.telemetry.normalize import (
+    KINDS,
+    STATUS,
+    Unreadable,
+    any_value,
+    is_otlp,
+    iter_otlp,
+    normalize_span,
+    otlp_attributes,
+)
 
-KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
-STATUS = ("UNSET", "OK", "ERROR")
+__all__ = ["KINDS", "STATUS", "Record", "any_value", "attributes", "iter_records", "normalize_span",
+           "read_span_jsonl", "span_sort_key", "spans_from_otlp", "spans_from_protobuf"]
+
+attributes = otlp_attributes
+
+NOT_JSON = "not valid JSON"
+TORN = "torn last line (its writer was still writing it)"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record of a file: the parsed object (or ``None``) and where it was read."""
+
+    value: Any
+    where: str
+    error: str | None = None
+    """Why it could not be parsed at all (``NOT_JSON``, ``TORN``), else ``None``."""
 
 
 def span_sort_key(span: Span) -> tuple[int, str, str]:
@@ -30,70 +51,73 @@ def span_sort_key(span: Span) -> tuple[int, str, str]:
             str(span.get("span_id")))
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """JSON objects, one a line. A torn *last* line (writer killed) is skipped; any other
-    bad line is a ``ConfigError`` naming file and line."""
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+def iter_records(path: Path, label: str | None = None) -> Iterator[Record]:
+    """Every record of a file, whatever its layout: one JSON document (an object, an OTLP
+    export, or an array of either) or JSON lines (each an object, an OTLP export or an array).
+    OTLP exports are opened into their spans. A line that is not JSON is yielded with its
+    error, so the caller counts it; a torn *last* line (writer killed) says so."""
+    name = label or str(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    stripped = text.strip()
+    if not stripped:
+        return
+    if stripped[0] in "[{":
+        try:
+            doc = json.loads(stripped)
+        except json.JSONDecodeError:
+            pass
+        else:
+            yield from _expand(doc, name)
+            return
+    lines = text.splitlines()
     last = max((i for i, raw in enumerate(lines) if raw.strip()), default=-1)
-    out = []
     for i, raw in enumerate(lines):
         if not raw.strip():
             continue
+        where = f"{name}:{i + 1}"
         try:
             obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            if i == last:
-                break
-            raise ConfigError(f"not valid JSON: {exc.msg}", path=str(path), line=i + 1) from None
-        if not isinstance(obj, dict):
-            raise ConfigError("expected a JSON object per line", path=str(path), line=i + 1)
-        out.append(obj)
-    return out
+        except json.JSONDecodeError:
+            yield Record(None, where, TORN if i == last else NOT_JSON)
+            continue
+        yield from _expand(obj, where)
+
+
+def _expand(doc: Any, where: str) -> Iterator[Record]:
+    if is_otlp(doc):
+        for span in iter_otlp(doc):
+            yield Record(span, where)
+    elif isinstance(doc, list):
+        for item in doc:
+            yield from _expand(item, where)
+    else:
+        yield Record(doc, where)
 
 
 def read_span_jsonl(path: Path) -> list[Span]:
-    return [normalize_span(s) for s in read_jsonl(path)]
+    """The spans of a file that normalise (a receiver's or exporter's output); what does
+    not is skipped here. Scoring reads through ``intake``, which counts those."""
+    out = []
+    for rec in iter_records(path):
+        if rec.error is None:
+            try:
+                out.append(normalize_span(rec.value))
+            except Unreadable:
+                continue
+    return out
 
 
-def read_otlp_json(path: Path) -> list[Span]:
-    """An OTLP JSON file: one ``ExportTraceServiceRequest`` object, or one per line."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        docs = [json.loads(text)]
-    except json.JSONDecodeError:
-        docs = read_jsonl(path)
-    spans: list[Span] = []
-    for doc in docs:
-        if not isinstance(doc, dict) or ("resourceSpans" not in doc and "resource_spans" not in doc):
-            raise ConfigError("not an OTLP JSON trace export (no 'resourceSpans')", path=str(path))
-        spans.extend(spans_from_otlp(doc))
-    return spans
-
-
-def spans_from_otlp(doc: dict[str, Any]) -> Iterator[Span]:
-    """Flatten an ``ExportTraceServiceRequest`` dict (camelCase or snake_case keys)."""
-    for rs in _get(doc, "resourceSpans") or []:
-        resource = attributes(_get(rs.get("resource") or {}, "attributes") or [])
-        for ss in _get(rs, "scopeSpans") or _get(rs, "instrumentationLibrarySpans") or []:
-            scope = ss.get("scope") or {}
-            for sp in ss.get("spans") or []:
-                parent = _hex_id(_get(sp, "parentSpanId"))
-                status = sp.get("status") or {}
-                yield normalize_span({
-                    "trace_id": _hex_id(_get(sp, "traceId")),
-                    "span_id": _hex_id(_get(sp, "spanId")),
-                    "parent_span_id": parent or None,
-                    "name": sp.get("name", ""),
-                    "kind": _enum(sp.get("kind"), KINDS, "SPAN_KIND_"),
-                    "start_ns": int(_get(sp, "startTimeUnixNano") or 0),
-                    "end_ns": int(_get(sp, "endTimeUnixNano") or 0),
-                    "status": _enum(status.get("code"), STATUS, "STATUS_CODE_"),
-                    "attributes": attributes(sp.get("attributes") or []),
-                    "events": [{"name": e.get("name", ""), "attributes": attributes(e.get("attributes") or [])}
-                               for e in sp.get("events") or []],
-                    "resource": resource,
-                    "scope": scope.get("name"),
-                })
+def spans_from_otlp(doc: dict[str, Any]) -> list[Span]:
+    """Flatten an ``ExportTraceServiceRequest`` dict (camelCase or snake_case keys). A span
+    that does not normalise is passed on as received, so the intake that later reads the
+    file counts it as ignored with its reason instead of it vanishing here."""
+    out: list[Span] = []
+    for raw in iter_otlp(doc):
+        try:
+            out.append(normalize_span(raw))
+        except Unreadable:
+            out.append(raw if isinstance(raw, dict) else {"value": raw})
+    return out
 
 
 def spans_from_protobuf(body: bytes) -> list[Span]:
@@ -107,65 +131,4 @@ def spans_from_protobuf(body: bytes) -> list[Span]:
         req.ParseFromString(body)
     except DecodeError as exc:
         raise ValueError(f"bad OTLP protobuf: {exc}") from None
-    return list(spans_from_otlp(MessageToDict(req)))
-
-
-def normalize_span(span: dict[str, Any]) -> Span:
-    """Fill defaults and redact secrets so every reader sees the same shape."""
-    out = dict(span)
-    out.setdefault("parent_span_id", None)
-    out.setdefault("status", "UNSET")
-    out["attributes"] = redact(dict(out.get("attributes") or {}))
-    out["resource"] = redact(dict(out.get("resource") or {}))
-    out["events"] = [{**e, "attributes": redact(dict(e.get("attributes") or {}))}
-                     for e in out.get("events") or [] if isinstance(e, dict)]
-    return out
-
-
-def attributes(kvs: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """OTLP ``[{key, value: {stringValue|intValue|...}}]`` to a plain dict."""
-    return {kv["key"]: any_value(kv.get("value") or {}) for kv in kvs if "key" in kv}
-
-
-def any_value(value: dict[str, Any]) -> Any:
-    for key, conv in (("stringValue", str), ("string_value", str), ("boolValue", bool), ("bool_value", bool),
-                      ("intValue", int), ("int_value", int), ("doubleValue", float), ("double_value", float)):
-        if key in value:
-            return conv(value[key])
-    arr = _get(value, "arrayValue")
-    if arr is not None:
-        return [any_value(v) for v in arr.get("values") or []]
-    kvl = _get(value, "kvlistValue")
-    if kvl is not None:
-        return attributes(kvl.get("values") or [])
-    if "bytesValue" in value:
-        return value["bytesValue"]
-    return None
-
-
-def _get(obj: dict[str, Any], camel: str) -> Any:
-    if camel in obj:
-        return obj[camel]
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
-    return obj.get(snake)
-
-
-def _hex_id(raw: Any) -> str:
-    """Hex (OTLP JSON) or base64 (protobuf MessageToDict) id to lowercase hex."""
-    if not raw:
-        return ""
-    text = str(raw)
-    if len(text) in (16, 32) and all(c in "0123456789abcdefABCDEF" for c in text):
-        return text.lower()
-    try:
-        return base64.b64decode(text, validate=True).hex()
-    except (binascii.Error, ValueError):
-        return text
-
-
-def _enum(raw: Any, names: tuple[str, ...], prefix: str) -> str:
-    if isinstance(raw, int):
-        return names[raw] if 0 <= raw < len(names) else str(raw)
-    if raw is None:
-        return names[0]
-    return str(raw).removeprefix(prefix)
+    return spans_from_otlp(MessageToDict(req))

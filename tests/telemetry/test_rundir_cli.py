@@ -70,7 +70,6 @@ def test_cli_reproduces_the_in_process_scorecard(run_dir: Path, tmp_path: Path) 
     ("missing", "run folder does not exist"),
     ("no-journal", "no journal.jsonl"),
     ("empty-journal", "journal has no valid events"),
-    ("bad-trace-line", "traces.jsonl:1: not valid JSON"),
     ("bad-contracts", "contracts.json: field '0.suite'"),
     ("bad-policy", "policies/p.cedar: Cedar policy does not parse"),
     ("bad-slo", "journal.jsonl: field 'slos[0]'"),
@@ -84,8 +83,6 @@ def test_bad_folder_is_one_line_exit_2(run_dir: Path, breakage: str, message: st
         (run_dir / "journal.jsonl").unlink()
     elif breakage == "empty-journal":
         (run_dir / "journal.jsonl").write_text("not json\n")
-    elif breakage == "bad-trace-line":
-        (run_dir / "traces.jsonl").write_text("{oops\n" + json.dumps({"trace_id": "a", "span_id": "b"}) + "\n")
     elif breakage == "bad-contracts":
         (run_dir / "contracts.json").write_text(json.dumps([{"suite": "soap", "edge": "x"}]))
     elif breakage == "bad-policy":
@@ -118,9 +115,11 @@ def test_torn_last_line_is_tolerated(run_dir: Path) -> None:
 
 
 def test_spans_from_all_sources_are_merged_and_deduplicated(run_dir: Path) -> None:
+    collector = json.loads((run_dir / "traces" / "collector.json").read_text())
+    start_ns = int(collector["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["startTimeUnixNano"])
     plain = {"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331", "name": "dup",
-             "start_ns": 1, "attributes": {"api_key": "k"}, "resource": {}}
-    other = {**plain, "span_id": "00000000000000aa", "name": "receiver", "start_ns": 2}
+             "start_ns": start_ns, "attributes": {"api_key": "k"}, "resource": {}}
+    other = {**plain, "span_id": "00000000000000aa", "name": "receiver", "start_ns": start_ns + 1}
     (run_dir / "traces.jsonl").write_text(json.dumps(plain) + "\n")
     (run_dir / "traces" / "receiver.jsonl").write_text(json.dumps(other) + "\n")
     otlp_line = json.loads((run_dir / "traces" / "collector.json").read_text())
@@ -129,3 +128,32 @@ def test_spans_from_all_sources_are_merged_and_deduplicated(run_dir: Path) -> No
     # traces.jsonl wins for the span the collector export also holds; the receiver's span is added
     assert [s["name"] for s in spans] == ["dup", "receiver"]
     assert spans[0]["attributes"] == {"api_key": "[REDACTED]"}
+
+
+def test_spans_a_system_wrote_badly_are_counted_not_fatal(run_dir: Path) -> None:
+    """Spans are the system's data, not configuration: a line that is not JSON, a span with
+    no name and a span from last week are each counted with their reason, and the run's own
+    spans are still scored."""
+    good = json.loads((run_dir / "traces" / "collector.json").read_text())
+    (run_dir / "traces" / "collector.json").unlink()
+    start_ns = int(good["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["startTimeUnixNano"])
+    lines = [
+        "{oops",
+        json.dumps({"trace_id": "a" * 32, "span_id": "1" * 16, "start_ns": start_ns}),  # no name
+        json.dumps({"trace_id": "a" * 32, "span_id": "2" * 16, "name": "last week",
+                    "start_ns": start_ns - 7 * 86400 * 10**9}),
+        json.dumps({"trace_id": "a" * 32, "span_id": "3" * 16, "name": "ours", "start": start_ns / 1e9,
+                    "end": start_ns / 1e9 + 0.1, "attributes.gen_ai.operation.name": "invoke_agent"}),
+    ]
+    (run_dir / "traces.jsonl").write_text("\n".join(lines) + "\n")
+    card = score_run(load_run(run_dir))
+    intake = card.telemetry
+    assert [s["name"] for s in load_run(run_dir).spans] == ["ours"]
+    assert intake.spans_read == 4 and intake.spans_kept == 1 and intake.spans_outside_run == 1
+    assert intake.spans_ignored == {"not valid JSON": 1, "no name": 1}
+    assert any("first at traces.jsonl:1" in w for w in intake.warnings)
+    proc = harness("score", str(run_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert "telemetry: ignored 1 span (no name), first at traces.jsonl:2" in proc.stdout
+    from harness.report.markdown import render_summary
+    assert "- ignored 1 span (not valid JSON), first at traces.jsonl:1" in render_summary(card)
