@@ -1,15 +1,24 @@
 """Stdlib-only JSON helpers shared by the engine and the Locust side (which must stay light).
 
-``resolve_pointer`` reads RFC 6901 JSON pointers; ``render_template`` fills the ``{n}`` and
-``{uuid}`` placeholders of a workflow body, so one ``system.yaml`` body works for probes
-and load alike.
+``resolve_pointer`` reads RFC 6901 JSON pointers; ``render_template`` fills the ``{n}``,
+``{uuid}`` and ``{run_id}`` placeholders of a workflow body, so one ``system.yaml`` body works
+for probes and load alike; ``unknown_placeholders`` finds any other ``{word}``, which is
+almost always a typo that would otherwise be sent to the system as literal text.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["render_template", "resolve_pointer"]
+__all__ = ["PLACEHOLDERS", "check_placeholders", "render_template", "resolve_pointer", "unknown_placeholders"]
+
+PLACEHOLDERS = ("n", "uuid", "run_id")
+"""``{n}``: a counter unique within one run across probes, load generators and workers;
+``{uuid}``: a fresh UUID per submission; ``{run_id}``: the harness run's id."""
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def resolve_pointer(doc: Any, pointer: str, default: Any = None) -> Any:
@@ -40,13 +49,40 @@ def resolve_pointer(doc: Any, pointer: str, default: Any = None) -> Any:
     return cur
 
 
-def render_template(template: Any, n: int, token: str) -> Any:
+def render_template(template: Any, n: int, token: str, run_id: str = "") -> Any:
     """Fill ``{n}`` (a counter, unique within one harness run across probes, load generators
-    and load workers) and ``{uuid}`` (fresh per render) in every string, keys included."""
+    and load workers), ``{uuid}`` (fresh per render) and ``{run_id}`` in every string, keys included."""
     if isinstance(template, dict):
-        return {render_template(k, n, token): render_template(v, n, token) for k, v in template.items()}
+        return {render_template(k, n, token, run_id): render_template(v, n, token, run_id)
+                for k, v in template.items()}
     if isinstance(template, list):
-        return [render_template(v, n, token) for v in template]
+        return [render_template(v, n, token, run_id) for v in template]
     if isinstance(template, str):
-        return template.replace("{n}", str(n)).replace("{uuid}", token)
+        return template.replace("{n}", str(n)).replace("{uuid}", token).replace("{run_id}", run_id)
+    return template
+
+
+def unknown_placeholders(template: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """``(where, "{word}")`` for every ``{word}`` in strings (keys included) that is not one of
+    ``PLACEHOLDERS``; ``where`` is a dotted path into the template."""
+    if isinstance(template, dict):
+        for key, value in template.items():
+            where = f"{path}.{key}" if path else str(key)
+            yield from unknown_placeholders(key, where)
+            yield from unknown_placeholders(value, where)
+    elif isinstance(template, list):
+        for i, value in enumerate(template):
+            yield from unknown_placeholders(value, f"{path}[{i}]")
+    elif isinstance(template, str):
+        for match in _PLACEHOLDER.finditer(template):
+            if match[1] not in PLACEHOLDERS:
+                yield path, match[0]
+
+
+def check_placeholders(template: Any) -> Any:
+    """Pydantic validator body: ``ValueError`` naming the first unknown placeholder."""
+    for where, word in unknown_placeholders(template):
+        known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+        raise ValueError(f"unknown placeholder {word} at {where or 'the body'}: the placeholders are {known} "
+                         "(docs/system.md)")
     return template

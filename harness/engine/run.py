@@ -173,7 +173,7 @@ def execute_run(
         health = next((s.health_url for s in system.services if s.kind == "orchestrator"), None)
         return LoadGenerator(profile, system.workflow, out_dir=run_dir / "load" / f"{name}-r{repeat}",
                              seed=seed, on_sample=on_sample, health_url=health,
-                             max_runtime_s=max_runtime_s)
+                             max_runtime_s=max_runtime_s, run_id=run_id)
 
     start_wall = time.time()
     interrupted = False
@@ -191,7 +191,7 @@ def execute_run(
                 runner = ScenarioRunner(journal=journal, system=system, session=session,
                                         build_fault=build_fault, supervisor=supervisor,
                                         load_factory=load_factory, status=status, settle_s=settle_s,
-                                        before_phase=before_phase)
+                                        before_phase=before_phase, run_id=run_id)
                 try:
                     for name, scenario in scenarios:
                         for repeat in range(repeats or scenario.repeats):

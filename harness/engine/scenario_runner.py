@@ -27,7 +27,7 @@ from harness.engine.journal import JournalWriter
 from harness.engine.probes import ProbeSet
 from harness.engine.workflow import WorkflowClient
 from harness.faults.base import Fault
-from harness.model.scenario import PHASES, FaultSpec, Scenario
+from harness.model.scenario import PHASES, SUBMIT_TASK, FaultSpec, Scenario
 from harness.model.system import SystemSpec
 
 TICK_S = 0.05
@@ -83,7 +83,8 @@ class ScenarioRunner:
                  build_fault: Callable[..., Fault], supervisor: Any = None,
                  load_factory: Callable[..., Any] | None = None, status: LiveStatus | None = None,
                  settle_s: float = 20.0,
-                 before_phase: Callable[[ScenarioRunner, str, Scenario], None] | None = None) -> None:
+                 before_phase: Callable[[ScenarioRunner, str, Scenario], None] | None = None,
+                 run_id: str = "") -> None:
         self.journal = journal
         self.system = system
         self.session = session
@@ -94,7 +95,7 @@ class ScenarioRunner:
         self.settle_s = settle_s
         # game days: a facilitator confirms each phase (and takes notes) before it starts
         self.before_phase = before_phase
-        self.workflow = WorkflowClient(system.workflow) if system.workflow else None
+        self.workflow = WorkflowClient(system.workflow, run_id=run_id) if system.workflow else None
         self._submitted: dict[str, str] = {}
         self._sub_lock = threading.Lock()
         self._samples: deque[tuple[float, bool]] = deque(maxlen=20000)
@@ -123,7 +124,7 @@ class ScenarioRunner:
         self._samples.append((now, ok))
         self.status.recent.append((now, ok))
         wf_id = data.get("workflow_id")
-        if data.get("name") == "submit_claim" and ok and wf_id:
+        if data.get("name") == SUBMIT_TASK and ok and wf_id:
             self._emit("workflow_submitted", workflow_id=wf_id, source="load", t_mono=t_mono, t_wall=t_wall)
 
     # -- abort conditions -----------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Used by workflow probes and by the end-of-scenario accounting that matches every
 submitted workflow to an outcome. Templates: in the body, ``{n}`` becomes a counter
-and ``{uuid}`` a fresh UUID, so every submission is a distinct work item. This counter
+and ``{uuid}`` a fresh UUID, so every submission is a distinct work item; ``{run_id}``
+is the harness run's id (docs/system.md lists them). This counter
 runs from 1 and stays below the blocks the load generators use (harness.load.runner
 ``N_BLOCK``), so a probe's ``{n}`` never equals a load request's.
 """
@@ -24,14 +25,15 @@ _counter = itertools.count(1)
 class WorkflowClient:
     """Submit and poll workflows of one system. Thread-safe (httpx.Client is)."""
 
-    def __init__(self, api: WorkflowApi, *, timeout_s: float = 5.0) -> None:
+    def __init__(self, api: WorkflowApi, *, timeout_s: float = 5.0, run_id: str = "") -> None:
         self.api = api
+        self.run_id = run_id
         self._client = httpx.Client(timeout=timeout_s, trust_env=False)
 
     def submit(self, body: dict[str, Any] | None = None) -> tuple[str, str]:
         """Submit one work item; return ``(workflow_id, idempotency_key)``. Raises httpx errors."""
         n, token = next(_counter), uuid.uuid4().hex
-        payload = render_template(body if body is not None else self.api.body, n, token)
+        payload = render_template(body if body is not None else self.api.body, n, token, self.run_id)
         headers = {}
         key = f"harness-{token}"
         if self.api.idempotency_header:

@@ -1,4 +1,4 @@
-"""The locustfile the harness runs: claims traffic against a ``WorkflowApi``.
+"""The locustfile the harness runs: work-item traffic against a ``WorkflowApi``.
 
 This file runs ONLY inside Locust processes (``python -m locust -f <this file>``),
 which gevent monkey-patches on ``import locust``. The harness process must never
@@ -57,7 +57,7 @@ _STRIDE = max(1, int(CONFIG.get("stride", 1)))
 # n = base + k * stride + offset: distinct across workers without any coordination, and the
 # engine gives every load generator its own base, above the counter probes use.
 _counter = itertools.count(int(CONFIG.get("n_base", 0)) + _STRIDE + max(0, WORKER - 1), _STRIDE)
-# Ids this process submitted successfully; get_claim polls a random one of the recent ones.
+# Ids this process submitted successfully; the status task polls a random one of the recent ones.
 SUBMITTED: deque[str] = deque(maxlen=1000)
 _SEED = None if CONFIG.get("seed") is None else int(CONFIG["seed"]) * 1009 + WORKER
 _rng = random.Random(_SEED)
@@ -65,14 +65,14 @@ if _SEED is not None:
     random.seed(_SEED)  # Locust picks each next task with the module-level RNG
 
 
-def submit_claim(user: FastHttpUser) -> None:
+def submit(user: FastHttpUser) -> None:
     token = uuid.uuid4().hex  # not seeded: ids must stay unique across repeats of a seeded run
-    body = render_template(CONFIG.get("body") or {}, next(_counter), token)
+    body = render_template(CONFIG.get("body") or {}, next(_counter), token, str(CONFIG.get("run_id") or ""))
     headers = {}
     if CONFIG.get("idempotency_header"):
         headers[CONFIG["idempotency_header"]] = f"load-{token}"
     context: dict[str, Any] = {}  # fresh dict: FastHttpSession's default one is shared
-    with user.client.request(CONFIG.get("submit_method", "POST"), CONFIG["submit_url"], name="submit_claim",
+    with user.client.request(CONFIG.get("submit_method", "POST"), CONFIG["submit_url"], name="submit",
                              json=body, headers=headers, context=context, catch_response=True) as resp:
         if not 200 <= (resp.status_code or 0) < 300:
             return  # Locust marks it failed with the HTTP error
@@ -88,11 +88,11 @@ def submit_claim(user: FastHttpUser) -> None:
         resp.success()
 
 
-def get_claim(user: FastHttpUser) -> None:
+def status(user: FastHttpUser) -> None:
     if not SUBMITTED:
         return  # nothing to poll yet; the next pick will usually be a submit
     wf = _rng.choice(SUBMITTED)
-    user.client.request("GET", status_url_for(CONFIG["status_url"], wf), name="get_claim",
+    user.client.request("GET", status_url_for(CONFIG["status_url"], wf), name="status",
                         context={"workflow_id": wf})
 
 
@@ -100,7 +100,7 @@ def health(user: FastHttpUser) -> None:
     user.client.request("GET", CONFIG["health_url"], name="health", context={})
 
 
-_TASKS = {"submit_claim": submit_claim, "get_claim": get_claim, "health": health}
+_TASKS = {"submit": submit, "status": status, "health": health}
 
 
 def _think_time() -> Any:
@@ -110,8 +110,8 @@ def _think_time() -> Any:
     return lambda _user: _rng.uniform(lo, hi)
 
 
-class ClaimsUser(FastHttpUser):
-    """Submits claims, polls the ones it submitted, and checks health, by weight."""
+class WorkflowUser(FastHttpUser):
+    """Submits work items, polls the ones it submitted, and checks health, by weight."""
 
     host = CONFIG.get("host", "http://127.0.0.1")
     wait_time = _think_time()

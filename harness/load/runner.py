@@ -71,8 +71,9 @@ class LoadGenerator:
                  seed: int | None = None, on_sample: Callable[[Sample], None],
                  health_url: str | None = None, max_runtime_s: float = 3600.0,
                  start_timeout_s: float = 60.0, request_timeout_s: float = 30.0,
-                 reorder_window_s: float = 0.1) -> None:
+                 reorder_window_s: float = 0.1, run_id: str = "") -> None:
         self.profile = profile
+        self.run_id = run_id
         self.workflow = workflow
         self.n_base = next(_load_blocks) * N_BLOCK
         self.out_dir = Path(out_dir)
@@ -249,6 +250,7 @@ class LoadGenerator:
             "seed": self.seed,
             "stride": stride,
             "n_base": self.n_base,
+            "run_id": self.run_id,
             "request_timeout_s": self.request_timeout_s,
         }
 

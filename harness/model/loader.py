@@ -39,7 +39,7 @@ def parse_yaml_text(text: str, path: str) -> Any:
         raise ConfigError(f"invalid YAML: {problem}", path=path, line=line) from None
     except YAMLError as exc:
         raise ConfigError(f"invalid YAML: {str(exc).splitlines()[0]}", path=path) from None
-    except (ValueError, TypeError, RecursionError) as exc:  # e.g. bad timestamps, deep nesting
+    except (ValueError, TypeError, IndexError, RecursionError) as exc:  # bad timestamps, deep nesting, ruamel on "-_"
         raise ConfigError(f"invalid YAML: {exc}", path=path) from None
 
 
@@ -60,11 +60,15 @@ def _line_of(tree: Any, loc: tuple[int | str, ...]) -> int | None:
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
     out = ""
+    previous: int | str | None = None
     for part in loc:
+        after_index, previous = isinstance(previous, int), part
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {"http", "workflow", "command"} or "[" in str(part):
-            continue  # pydantic's discriminated-union tag, not a user field
+        elif (after_index and part in {"http", "workflow", "command"}) or "[" in str(part):
+            # pydantic's discriminated-union tag (probes[0].workflow...), not a user field;
+            # system.yaml's own ``workflow`` section is a field and stays
+            continue
         else:
             out += f".{part}" if out else str(part)
     return out or "(top level)"

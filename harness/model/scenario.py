@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.jsontools import check_placeholders
 from harness.model.durations import Duration
 
 PHASES: tuple[str, ...] = ("baseline", "inject", "observe", "revert", "recover")
@@ -91,7 +92,7 @@ class WorkflowProbe(_Strict):
     type: Literal["workflow"]
     name: str
     deadline_s: Duration = 10.0
-    body: dict[str, Any] | None = None
+    body: Annotated[dict[str, Any], AfterValidator(check_placeholders)] | None = None
     interval_s: Duration = 1.0
 
 
@@ -107,14 +108,31 @@ class CommandProbe(_Strict):
 Probe = Annotated[HttpProbe | WorkflowProbe | CommandProbe, Field(discriminator="type")]
 
 
+LoadTask = Literal["submit", "status", "health"]
+SUBMIT_TASK: LoadTask = "submit"
+"""The load task whose successful samples carry the id of a workflow it submitted."""
+TASK_ALIASES = {"submit_claim": "submit", "get_claim": "status"}
+"""Earlier task names, still accepted in ``load.tasks``."""
+
+
 class LoadProfile(_Strict):
     users: int = Field(default=4, ge=0, le=10_000)
     spawn_rate: float = Field(default=4.0, gt=0)
     think_time_s: tuple[float, float] = (0.2, 0.5)
-    tasks: dict[Literal["submit_claim", "get_claim", "health"], int] = Field(
-        default_factory=lambda: {"submit_claim": 3, "get_claim": 1}
+    tasks: dict[LoadTask, int] = Field(
+        default_factory=lambda: {"submit": 3, "status": 1},
+        description="task weights: submit (a work item), status (poll one), health (GET the health URL)",
     )
-    body: dict[str, Any] | None = Field(default=None, description="override of the workflow body")
+    body: Annotated[dict[str, Any], AfterValidator(check_placeholders)] | None = Field(
+        default=None, description="override of the workflow body")
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _old_task_names(cls, value: Any) -> Any:
+        """Scenario files written before the names were generic still load."""
+        if isinstance(value, dict):
+            return {TASK_ALIASES.get(k, k): v for k, v in value.items()}
+        return value
     distributed: int = Field(default=0, ge=0, description="workers; 0 = local runner")
     master: str | None = Field(default=None, description="host:port of an existing Locust master")
 

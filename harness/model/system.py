@@ -8,10 +8,11 @@ policies, and the safety envelope (environment name and target allowlist).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from harness.jsontools import check_placeholders
 from harness.model.durations import Duration
 
 
@@ -84,7 +85,8 @@ class WorkflowApi(_Strict):
 
     submit_url: str
     submit_method: Literal["POST", "PUT"] = "POST"
-    body: dict[str, object] = Field(default_factory=dict, description="JSON body; '{n}' is replaced")
+    body: Annotated[dict[str, object], AfterValidator(check_placeholders)] = Field(
+        default_factory=dict, description="JSON body; '{n}', '{uuid}' and '{run_id}' are filled per submission")
     idempotency_header: str | None = "Idempotency-Key"
     id_pointer: str = "/workflow_id"
     status_url: str = Field(description="URL with '{id}' for the workflow id")

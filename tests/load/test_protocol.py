@@ -108,7 +108,7 @@ def test_redaction_masks_secret_values(value: str, name: str) -> None:
 
 
 def test_redaction_leaves_ordinary_text_alone() -> None:
-    text = "HTTPError: 500 Server Error for url: submit_claim"
+    text = "HTTPError: 500 Server Error for url: submit"
     assert redact_text(text) == text
     assert redact_url("http://127.0.0.1:8000/claims/{id}") == "http://127.0.0.1:8000/claims/{id}"
 
@@ -116,7 +116,7 @@ def test_redaction_leaves_ordinary_text_alone() -> None:
 # -- the sink, with raw sockets standing in for Locust processes --------------------
 
 
-def _sample_msg(t: float, worker: int, name: str = "submit_claim") -> dict[str, Any]:
+def _sample_msg(t: float, worker: int, name: str = "submit") -> dict[str, Any]:
     return {"type": "sample", "t_mono": t, "t_wall": time.time(), "name": name, "method": "POST",
             "status": 200, "latency_ms": 1.5, "ok": True, "workflow_id": f"wf-{worker}-{t}", "error": None,
             "worker": worker}

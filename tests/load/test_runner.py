@@ -59,7 +59,7 @@ def _assert_no_locust_left(pids: list[int], *, allow: tuple[int, ...] = ()) -> N
 def test_local_run_streams_real_samples(claims_server: ClaimsServer, tmp_path: Path) -> None:
     got = Collector()
     profile = LoadProfile(users=4, spawn_rate=20, think_time_s=(0.02, 0.05),
-                          tasks={"submit_claim": 3, "get_claim": 2, "health": 1})
+                          tasks={"submit": 3, "status": 2, "health": 1})
     gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path, seed=7,
                         on_sample=got, health_url=claims_server.health_url)
     assert not gen.running
@@ -89,27 +89,27 @@ def test_local_run_streams_real_samples(claims_server: ClaimsServer, tmp_path: P
     by_name: dict[str, list[Sample]] = {}
     for s in samples:
         by_name.setdefault(s.name, []).append(s)
-    assert set(by_name) == {"submit_claim", "get_claim", "health"}
+    assert set(by_name) == {"submit", "status", "health"}
     assert all(s.ok and s.status == 200 and s.error is None and s.latency_ms > 0 for s in samples)
 
     # Workflow ids come from real submissions; polls only ask for ids this run submitted.
-    submitted = [s.workflow_id for s in by_name["submit_claim"]]
+    submitted = [s.workflow_id for s in by_name["submit"]]
     assert all(wf in claims_server.issued for wf in submitted)
     assert len(set(submitted)) == len(submitted)
-    assert all(s.workflow_id in set(submitted) | set(claims_server.issued) for s in by_name["get_claim"])
+    assert all(s.workflow_id in set(submitted) | set(claims_server.issued) for s in by_name["status"])
     assert all(s.workflow_id is None for s in by_name["health"])
-    assert all(s.method == "GET" for s in by_name["get_claim"] + by_name["health"])
-    assert all(s.method == "POST" for s in by_name["submit_claim"])
+    assert all(s.method == "GET" for s in by_name["status"] + by_name["health"])
+    assert all(s.method == "POST" for s in by_name["submit"])
     # Every submit used a distinct idempotency key and a rendered body template.
     assert len(set(claims_server.keys)) == len(claims_server.keys)
     assert all(k.startswith("load-") for k in claims_server.keys)
     assert all(c.startswith("c-") and c[2:].isdigit() for c in claims_server.claim_ids)
     assert len(set(claims_server.claim_ids)) == len(claims_server.claim_ids)
 
-    # Task mix follows the 3:2:1 weights (get_claim may skip before the first submit).
+    # Task mix follows the 3:2:1 weights (status may skip before the first submit).
     n = len(samples)
-    assert 0.35 < len(by_name["submit_claim"]) / n < 0.65
-    assert 0.18 < len(by_name["get_claim"]) / n < 0.48
+    assert 0.35 < len(by_name["submit"]) / n < 0.65
+    assert 0.18 < len(by_name["status"]) / n < 0.48
     assert 0.06 < len(by_name["health"]) / n < 0.30
 
     # Logs and the redacted config copy are in out_dir.
@@ -126,7 +126,7 @@ def test_failures_show_status_and_error_without_leaking_secrets(claims_server: C
     secret = "S3cr3tV4lue"
     got = Collector()
     profile = LoadProfile(users=3, spawn_rate=30, think_time_s=(0.02, 0.04),
-                          tasks={"submit_claim": 3, "health": 1})
+                          tasks={"submit": 3, "health": 1})
     gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path, on_sample=got,
                         health_url=f"http://127.0.0.1:{dead_port}/healthz?api_key={secret}")
     gen.start()
@@ -136,7 +136,7 @@ def test_failures_show_status_and_error_without_leaking_secrets(claims_server: C
         gen.stop()
     _assert_no_locust_left(gen.pids)
 
-    submits = [s for s in got.samples if s.name == "submit_claim"]
+    submits = [s for s in got.samples if s.name == "submit"]
     failed = [s for s in submits if not s.ok]
     assert failed and all(s.status == 500 and s.workflow_id is None and "500" in (s.error or "")
                           for s in failed)
@@ -159,7 +159,7 @@ def test_failures_show_status_and_error_without_leaking_secrets(claims_server: C
 def test_distributed_two_workers(claims_server: ClaimsServer, tmp_path: Path) -> None:
     got = Collector()
     profile = LoadProfile(users=4, spawn_rate=40, think_time_s=(0.02, 0.05), distributed=2,
-                          tasks={"submit_claim": 2, "get_claim": 1})
+                          tasks={"submit": 2, "status": 1})
     gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path, seed=3, on_sample=got)
     gen.start()
     try:
@@ -177,7 +177,7 @@ def test_distributed_two_workers(claims_server: ClaimsServer, tmp_path: Path) ->
     assert [s.t_mono for s in samples] == sorted(s.t_mono for s in samples)
     # The {n} counter stays unique across workers, so no two submits share a claim id.
     assert len(set(claims_server.claim_ids)) == len(claims_server.claim_ids) > 10
-    submitted = [s.workflow_id for s in samples if s.name == "submit_claim"]
+    submitted = [s.workflow_id for s in samples if s.name == "submit"]
     assert submitted and all(wf in claims_server.issued for wf in submitted)
     assert {p.name for p in tmp_path.glob("*.log")} == {"master.log", "worker-1.log", "worker-2.log"}
 
@@ -193,7 +193,7 @@ def test_max_runtime_ends_locust_by_itself(claims_server: ClaimsServer, tmp_path
             raise RuntimeError("consumer bug")  # must not stop the stream
         good.append(sample)
 
-    profile = LoadProfile(users=2, spawn_rate=20, think_time_s=(0.05, 0.1), tasks={"submit_claim": 1})
+    profile = LoadProfile(users=2, spawn_rate=20, think_time_s=(0.05, 0.1), tasks={"submit": 1})
     gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path, on_sample=flaky_consumer,
                         max_runtime_s=2)
     gen.start()
@@ -225,7 +225,7 @@ def test_workers_attach_to_an_existing_master(claims_server: ClaimsServer, tmp_p
     got = Collector()
     try:
         profile = LoadProfile(master=f"127.0.0.1:{mport}", think_time_s=(0.02, 0.05),
-                              tasks={"submit_claim": 1})
+                              tasks={"submit": 1})
         gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path / "load", on_sample=got)
         gen.start()
         try:
@@ -252,7 +252,7 @@ def test_n_is_unique_across_load_generators_and_probes(claims_server: ClaimsServ
     from harness.engine.workflow import WorkflowClient
 
     api = claims_server.workflow_api()
-    profile = LoadProfile(users=2, spawn_rate=20, think_time_s=(0.01, 0.02), tasks={"submit_claim": 1})
+    profile = LoadProfile(users=2, spawn_rate=20, think_time_s=(0.01, 0.02), tasks={"submit": 1})
     probes = WorkflowClient(api)
     try:
         for repeat in range(2):

@@ -40,7 +40,7 @@ def _api(base: str = "http://127.0.0.1:9") -> WorkflowApi:
 
 @pytest.mark.parametrize(("profile", "api", "health", "field"), [
     (LoadProfile(tasks={"health": 1}), _api(), None, "load.tasks.health"),
-    (LoadProfile(tasks={"submit_claim": 0, "get_claim": 0}), _api(), None, "load.tasks"),
+    (LoadProfile(tasks={"submit": 0, "status": 0}), _api(), None, "load.tasks"),
     (LoadProfile(), WorkflowApi(submit_url="127.0.0.1:9/claims", status_url="http://127.0.0.1:9/c/{id}"),
      None, "workflow.submit_url"),
     (LoadProfile(), WorkflowApi(submit_url="http://127.0.0.1:9/claims", status_url="http://127.0.0.1:9/c"),
@@ -99,7 +99,7 @@ def test_master_port_in_use_is_reported(claims_server: ClaimsServer, tmp_path: P
     squatter = socket.create_server(("127.0.0.1", 0))
     port = squatter.getsockname()[1]
     monkeypatch.setattr("harness.system.ports.free_port", lambda host="127.0.0.1": port)
-    profile = LoadProfile(users=2, distributed=1, tasks={"submit_claim": 1})
+    profile = LoadProfile(users=2, distributed=1, tasks={"submit": 1})
     gen = LoadGenerator(profile, claims_server.workflow_api(), out_dir=tmp_path, on_sample=_ignore,
                         start_timeout_s=30)
     try:
@@ -123,7 +123,7 @@ _CHILD = textwrap.dedent("""
     api = WorkflowApi(submit_url=base + "/claims", status_url=base + "/claims/{id}")
     seen = []
     gen = LoadGenerator(LoadProfile(users=2, spawn_rate=10, think_time_s=(0.05, 0.1),
-                                    tasks={"submit_claim": 1}),
+                                    tasks={"submit": 1}),
                         api, out_dir=out, on_sample=seen.append)
     gen.start()
     while not seen:

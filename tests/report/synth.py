@@ -111,7 +111,7 @@ def write_run(run_dir: Path, *, run_id: str = "20261127T120000Z-synth", seed: in
                     lat = rng.lognormvariate(3.6, 0.35) + (sc.extra_ms if hurt else 0.0)
                     ok = not (hurt and rng.random() < sc.error_share)
                     wf += 1
-                    emit("load_sample", phase=phase, name="submit_claim", method="POST",
+                    emit("load_sample", phase=phase, name="submit", method="POST",
                          status=200 if ok else 503, latency_ms=round(lat, 2), ok=ok,
                          workflow_id=f"wf-{wf}", **ctx)
                     if t >= next_probe:

@@ -69,7 +69,7 @@ def test_lost_workflow_fails_its_load_sample_and_floors_score() -> None:
     b = build(RepeatPlan(workflows=["completed", "missing"], load_interval=None))
     wids = [e["workflow_id"] for e in b.events if e["kind"] == "workflow_submitted"]
     for wid, t in zip(wids, (101.0, 107.0), strict=True):  # baseline and recover submits
-        b.add("load_sample", t, scenario="s1", repeat=0, name="submit_claim", method="POST", status=202,
+        b.add("load_sample", t, scenario="s1", repeat=0, name="submit", method="POST", status=202,
               latency_ms=20.0, ok=True, workflow_id=wid)
     card = score_run(b.run_data())
     rep = card.scenarios[0].repeats[0]
@@ -84,9 +84,9 @@ def test_lost_workflow_fails_its_load_sample_and_floors_score() -> None:
 def test_only_the_submitting_sample_carries_a_failed_workflow() -> None:
     b = build(RepeatPlan(workflows=["failed"], load_interval=None))
     (wid,) = [e["workflow_id"] for e in b.events if e["kind"] == "workflow_submitted"]
-    b.add("load_sample", 101.0, scenario="s1", repeat=0, name="submit_claim", method="POST", status=202,
+    b.add("load_sample", 101.0, scenario="s1", repeat=0, name="submit", method="POST", status=202,
           latency_ms=20.0, ok=True, workflow_id=wid)
-    b.add("load_sample", 107.0, scenario="s1", repeat=0, name="get_claim", method="GET", status=200,
+    b.add("load_sample", 107.0, scenario="s1", repeat=0, name="status", method="GET", status=200,
           latency_ms=5.0, ok=True, workflow_id=wid)  # a later poll answered correctly
     rep = score_run(b.run_data()).scenarios[0].repeats[0]
     assert rep.phases["baseline"].failures == 1
