@@ -187,7 +187,10 @@ def test_fuzz_toxic_api_never_500s(api: ProxyApi, echo_server: ThreadServer, bod
     if resp.status_code == 200:
         toxic = quote(resp.json()["name"], safe="")
         _check(api.client.post(f"/proxies/{name}/toxics/{toxic}", json=update))
-        assert api.client.delete(f"/proxies/{name}/toxics/{toxic}").status_code == 204
+        # a toxic with a short dead-man TTL may already have expired (its lease was never renewed)
+        expiring = any(isinstance(d, dict) and isinstance(d.get("ttl_s"), int | float)
+                       and not isinstance(d.get("ttl_s"), bool) and 0 < d["ttl_s"] < 30 for d in (body, update))
+        assert api.client.delete(f"/proxies/{name}/toxics/{toxic}").status_code in ((204, 404) if expiring else (204,))
 
 
 @pytest.mark.slow
