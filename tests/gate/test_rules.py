@@ -209,3 +209,15 @@ def test_increase_pct_rule_matches_its_definition(before: float, factor: float, 
         assert outcome.status == "pass"
     elif before * factor > limit * (1 + 1e-6):
         assert outcome.status == "fail" and outcome.reason.startswith("mttr.p95 ")
+
+
+@given(value=st.floats(0, 100, allow_nan=False), allow=st.sampled_from([True, False, None]))
+def test_allow_missing_never_lets_a_measured_failing_value_pass(value: float, allow: bool | None) -> None:
+    """``allow_missing`` (deprecated) is about unmeasured figures only; a measured value is judged."""
+    card = healthy_scorecard()
+    card.resilience_score = value
+    rule: dict[str, object] = {"figure": "resilience_score", "op": ">", "value": value}
+    if allow is not None:
+        rule["allow_missing"] = allow
+    result = evaluate(card, GateFile.model_validate({"rules": [rule]}))
+    assert result.outcomes[0].status == "fail" and not result.passed

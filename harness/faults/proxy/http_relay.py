@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import http
 import json
-import random
 import socket
 import struct
 import time
@@ -56,6 +55,7 @@ from harness.faults.proxy.http_rules import (
     take_failure,
 )
 from harness.faults.proxy.recorder import Recorder, encode_body, parse_query
+from harness.faults.proxy.toxics import jittered_delay_ms
 from harness.faults.proxy.types import ToxicView
 
 #: Request bodies are buffered up to this size when matching or recording needs them; beyond it the
@@ -267,8 +267,7 @@ class _Relay:
         for view in fired:
             if view.type == "http_delay":
                 a = attrs(view) or {}
-                jitter = a.get("jitter_ms", 0.0)
-                await asyncio.sleep(max(0.0, a.get("delay_ms", 0.0) + random.uniform(-jitter, jitter)) / 1000)
+                await asyncio.sleep(jittered_delay_ms(a.get("delay_ms", 0.0), a.get("jitter_ms", 0.0)) / 1000)
                 ex.applied.append(view)
         for view in fired:
             if view.type in ANSWER_TOXICS and (view.type == "http_status" or take_failure(view)):
