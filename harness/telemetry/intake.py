@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from harness.telemetry.normalize import (
     normalize_span,
     unknown_fields,
 )
-from harness.telemetry.spans import iter_records, span_sort_key
+from harness.telemetry.spans import Record, iter_records, span_sort_key
 
 MARGIN_S = 2.0
 """Seconds kept either side of the run window: spans are exported when they end, and a
@@ -122,34 +122,21 @@ def read_spans(sources: Iterable[tuple[Path, str]], intake: Intake) -> list[Span
     spans: list[Span] = []
     seen: set[tuple[str, str]] = set()
     tally = intake.spans
-    for path, label in sources:
-        if not path.is_file():
-            intake.warn(f"span source {label} does not exist: no spans read from it")
+    for rec, span in _normalised(sources, "span", normalize_span, intake, tally):
+        raw: dict[str, Any] = rec.value
+        intake.unread_fields.update(unknown_fields(raw))
+        ident = (span["trace_id"], span["span_id"])
+        if ident[0] and ident[1]:
+            if ident in seen:
+                tally.ignore(DUPLICATE, rec.where)
+                continue
+            seen.add(ident)
+        if not _in_window_span(span, intake.window):
+            tally.outside += 1
             continue
-        for rec in iter_records(path, label):
-            tally.read += 1
-            if rec.error is not None:
-                tally.ignore(rec.error, rec.where)
-                continue
-            try:
-                span = normalize_span(rec.value)
-            except Unreadable as exc:
-                tally.ignore(exc.reason, rec.where)
-                continue
-            raw: dict[str, Any] = rec.value
-            intake.unread_fields.update(unknown_fields(raw))
-            ident = (span["trace_id"], span["span_id"])
-            if ident[0] and ident[1]:
-                if ident in seen:
-                    tally.ignore(DUPLICATE, rec.where)
-                    continue
-                seen.add(ident)
-            if not _in_window_span(span, intake.window):
-                tally.outside += 1
-                continue
-            if not any(k in raw for k, _ in (*END_KEYS, *DURATION_KEYS)):
-                intake.no_end += 1
-            spans.append(span)
+        if not any(k in raw for k, _ in (*END_KEYS, *DURATION_KEYS)):
+            intake.no_end += 1
+        spans.append(span)
     tally.kept = len(spans)
     return sorted(spans, key=span_sort_key)
 
@@ -158,9 +145,23 @@ def read_audit(sources: Iterable[tuple[Path, str]], intake: Intake) -> list[Audi
     """Audit events with ``ts`` in epoch seconds, trimmed to ``intake.window``, sorted by ``ts``."""
     rows: list[AuditEvent] = []
     tally = intake.audit
+    for _rec, row in _normalised(sources, "audit", normalize_audit, intake, tally):
+        window = intake.window
+        if window is not None and not window[0] <= row["ts"] <= window[1]:
+            tally.outside += 1
+            continue
+        rows.append(row)
+    tally.kept = len(rows)
+    return sorted(rows, key=lambda r: (r["ts"], json.dumps(r, sort_keys=True, default=str)))
+
+
+def _normalised(sources: Iterable[tuple[Path, str]], kind: str, normalize: Callable[[Any], dict[str, Any]],
+                intake: Intake, tally: Tally) -> Iterator[tuple[Record, dict[str, Any]]]:
+    """Every record of ``sources`` that normalises, with its record; the rest is counted in
+    ``tally`` by reason, and a missing source is a warning (nothing was read from it)."""
     for path, label in sources:
         if not path.is_file():
-            intake.warn(f"audit source {label} does not exist: no audit events read from it")
+            intake.warn(f"{kind} source {label} does not exist: no {kind} records read from it")
             continue
         for rec in iter_records(path, label):
             tally.read += 1
@@ -168,17 +169,9 @@ def read_audit(sources: Iterable[tuple[Path, str]], intake: Intake) -> list[Audi
                 tally.ignore(rec.error, rec.where)
                 continue
             try:
-                row = normalize_audit(rec.value)
+                yield rec, normalize(rec.value)
             except Unreadable as exc:
                 tally.ignore(exc.reason, rec.where)
-                continue
-            window = intake.window
-            if window is not None and not window[0] <= row["ts"] <= window[1]:
-                tally.outside += 1
-                continue
-            rows.append(row)
-    tally.kept = len(rows)
-    return sorted(rows, key=lambda r: (r["ts"], json.dumps(r, sort_keys=True, default=str)))
 
 
 def merge(collected: TelemetryIntake | None, loaded: TelemetryIntake) -> TelemetryIntake:
