@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from harness.jsontools import check_placeholders
 from harness.model.durations import Duration
@@ -111,8 +111,6 @@ Probe = Annotated[HttpProbe | WorkflowProbe | CommandProbe, Field(discriminator=
 LoadTask = Literal["submit", "status", "health"]
 SUBMIT_TASK: LoadTask = "submit"
 """The load task whose successful samples carry the id of a workflow it submitted."""
-TASK_ALIASES = {"submit_claim": "submit", "get_claim": "status"}
-"""Earlier task names, still accepted in ``load.tasks``."""
 
 
 class LoadProfile(_Strict):
@@ -125,14 +123,6 @@ class LoadProfile(_Strict):
     )
     body: Annotated[dict[str, Any], AfterValidator(check_placeholders)] | None = Field(
         default=None, description="override of the workflow body")
-
-    @field_validator("tasks", mode="before")
-    @classmethod
-    def _old_task_names(cls, value: Any) -> Any:
-        """Scenario files written before the names were generic still load."""
-        if isinstance(value, dict):
-            return {TASK_ALIASES.get(k, k): v for k, v in value.items()}
-        return value
     distributed: int = Field(default=0, ge=0, description="workers; 0 = local runner")
     master: str | None = Field(default=None, description="host:port of an existing Locust master")
 

@@ -59,6 +59,9 @@ def test_unknown_placeholder_in_a_scenario_load_body(tmp_path: Path) -> None:
         load_scenario(path)
 
 
-def test_old_task_names_still_load() -> None:
-    assert LoadProfile(tasks={"submit_claim": 2, "get_claim": 1}).tasks == {"submit": 2, "status": 1}
+def test_load_tasks_have_generic_names(tmp_path: Path) -> None:
     assert LoadProfile().tasks == {"submit": 3, "status": 1}
+    path = tmp_path / "s.yaml"
+    path.write_text("title: t\nload:\n  tasks: {submit: 1, poll: 1}\n")
+    with pytest.raises(ConfigError, match=r"s\.yaml:3: field 'load\.tasks\.poll'"):
+        load_scenario(path)
