@@ -14,21 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.scoring.data import Span
-from harness.telemetry.normalize import (
-    KINDS,
-    STATUS,
-    Unreadable,
-    any_value,
-    is_otlp,
-    iter_otlp,
-    normalize_span,
-    otlp_attributes,
-)
+from harness.telemetry.normalize import Unreadable, is_otlp, iter_otlp, normalize_span
 
-__all__ = ["KINDS", "STATUS", "Record", "any_value", "attributes", "iter_records", "normalize_span",
-           "read_span_jsonl", "span_sort_key", "spans_from_otlp", "spans_from_protobuf"]
-
-attributes = otlp_attributes
+__all__ = ["Record", "iter_records", "read_span_jsonl", "span_sort_key", "spans_from_otlp", "spans_from_protobuf"]
 
 NOT_JSON = "not valid JSON"
 TORN = "torn last line (its writer was still writing it)"
