@@ -60,12 +60,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
 
 
 def read_side_effects(path: Path, declared: dict[str, Any]) -> list[SideEffect]:
-    try:
-        return TypeAdapter(list[SideEffect]).validate_python(declared.get("side_effects", []))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(err["msg"], path=str(path),
-                          field="side_effects." + ".".join(str(p) for p in err["loc"])) from None
+    return _validate(list[SideEffect], declared.get("side_effects", []), path, prefix="side_effects.")
 
 
 def read_telemetry(root: Path, window: tin.Window | None) -> tuple[list[Span], list[AuditEvent], TelemetryIntake]:
@@ -82,13 +77,18 @@ def read_telemetry(root: Path, window: tin.Window | None) -> tuple[list[Span], l
     audit = tin.read_audit([(audit_path, "audit.jsonl")] if audit_path.is_file() else [], intake)
     collected = None
     if (root / tin.INTAKE_FILE).is_file():
-        try:
-            collected = TelemetryIntake.model_validate(_load_json(root / tin.INTAKE_FILE))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise ConfigError(err["msg"], path=str(root / tin.INTAKE_FILE),
-                              field=".".join(str(p) for p in err["loc"])) from None
+        collected = _validate(TelemetryIntake, _load_json(root / tin.INTAKE_FILE), root / tin.INTAKE_FILE)
     return spans, audit, tin.merge(collected, intake.model())
+
+
+def _validate(kind: Any, data: Any, path: Path, *, prefix: str = "") -> Any:
+    """``data`` as ``kind`` (a model or a type), or a ``ConfigError`` naming the file and the
+    first bad field."""
+    try:
+        return TypeAdapter(kind).validate_python(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(err["msg"], path=str(path), field=prefix + ".".join(str(p) for p in err["loc"])) from None
 
 
 def read_policies(folder: Path) -> dict[str, str]:
@@ -110,12 +110,7 @@ def read_contracts(path: Path) -> list[ContractResult]:
     if not path.is_file():
         return []
     data = _load_json(path)
-    try:
-        return TypeAdapter(list[ContractResult]).validate_python(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(err["msg"], path=str(path), field=where) from None
+    return _validate(list[ContractResult], data, path)
 
 
 def write_scorecard(card: Scorecard, path: str | os.PathLike[str]) -> Path:
