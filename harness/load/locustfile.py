@@ -59,6 +59,7 @@ _STRIDE = max(1, int(CONFIG.get("stride", 1)))
 _counter = itertools.count(int(CONFIG.get("n_base", 0)) + _STRIDE + max(0, WORKER - 1), _STRIDE)
 # Ids this process submitted successfully; the status task polls a random one of the recent ones.
 SUBMITTED: deque[str] = deque(maxlen=1000)
+_RUN_ID = str(CONFIG.get("run_id") or "")  # fills {run_id}: one value for the whole run
 _SEED = None if CONFIG.get("seed") is None else int(CONFIG["seed"]) * 1009 + WORKER
 _rng = random.Random(_SEED)
 if _SEED is not None:
@@ -67,7 +68,7 @@ if _SEED is not None:
 
 def submit(user: FastHttpUser) -> None:
     token = uuid.uuid4().hex  # not seeded: ids must stay unique across repeats of a seeded run
-    body = render_template(CONFIG.get("body") or {}, next(_counter), token, str(CONFIG.get("run_id") or ""))
+    body = render_template(CONFIG.get("body") or {}, next(_counter), token, _RUN_ID)
     headers = {}
     if CONFIG.get("idempotency_header"):
         headers[CONFIG["idempotency_header"]] = f"load-{token}"
