@@ -2,7 +2,7 @@
 
 Prints, for the no-toxic path: added round-trip latency p50/p99 of a 64-byte echo, and bulk
 throughput as a ratio of direct loopback. The proxy runs as its own process
-(``python -m harness.faults.proxy``), as do the echo and bulk servers, so the client's
+(``python -m harness.proxy``), as do the echo and bulk servers, so the client's
 GIL does not distort the numbers. Run: ``python -m benchmarks proxy``
 (``BENCH_PROXY_LOOPS=uvloop,asyncio`` to compare event loops; default both).
 """
@@ -111,7 +111,7 @@ def measure(loop_kind: str) -> dict[str, float]:
     py = sys.executable
     with _process([py, "-c", _SERVERS, "echo", str(echo_port)]), \
             _process([py, "-c", _SERVERS, "bulk", str(bulk_port)]), \
-            _process([py, "-m", "harness.faults.proxy", "--port", str(api_port)],
+            _process([py, "-m", "harness.proxy", "--port", str(api_port)],
                      env={"HARNESS_PROXY_LOOP": loop_kind}):
         api = f"http://127.0.0.1:{api_port}"
         p_echo = _create_proxy(api, "echo", echo_port)

@@ -21,7 +21,7 @@ def serve(
 ) -> None:
     """Serve the proxy API until SIGTERM/SIGINT; prints the address it listens on."""
     from harness.errors import ConfigError
-    from harness.faults.proxy.server import check_api_host, run
+    from harness.proxy.server import check_api_host, run
 
     if not 0 <= port <= 65535:
         raise ConfigError(f"port must be 0-65535, got {port}", field="--port")

@@ -2,7 +2,7 @@
 grouping them into distinct request shapes for Pact generation.
 
 The proxy recorder's line format (version 1) is documented in
-``harness.faults.proxy.recorder``; HAR 1.2 (browser dev tools, mitmproxy, schemathesis
+``harness.proxy.recorder``; HAR 1.2 (browser dev tools, mitmproxy, schemathesis
 ``--report har``) is accepted too. Exchanges a fault altered (``toxics`` non-empty), that
 failed (``error``) or got no response are skipped: they describe the fault, not the
 provider's contract.
@@ -152,13 +152,13 @@ def _json_or_text(text: Any, ctype: str) -> Any:
 def _redact(value: Any) -> Any:
     """HAR files are not redacted by anyone before us (the proxy recorder already is):
     apply the recorder's body rules so no credential reaches a pact file."""
-    from harness.faults.proxy.recorder import redact_body
+    from harness.proxy.recorder import redact_body
 
     return redact_body(value)
 
 
 def _from_har(doc: dict[str, Any], path: str, provider: str | None) -> Iterator[Exchange]:
-    from harness.faults.proxy.recorder import redact_headers, redact_query
+    from harness.proxy.recorder import redact_headers, redact_query
 
     for i, entry in enumerate(doc.get("log", {}).get("entries", [])):
         req, resp = entry.get("request") or {}, entry.get("response") or {}

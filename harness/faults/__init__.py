@@ -8,7 +8,7 @@ Public API (see docs/faults.md):
 * guard: ``CleanupLedger``, ``FaultSession``, ``cleanup``, ``revert_from_ledger``,
   ``check_target``, ``check_environment``
 
-Submodules are imported lazily so ``import harness.faults.proxy`` (the server) does not
+Submodules are imported lazily so ``import harness.proxy`` (the server) does not
 pull in the client side, and the CLI stays fast.
 """
 

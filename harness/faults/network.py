@@ -1,6 +1,6 @@
 """Network faults: toxics and downed proxies on any Toxiproxy-compatible API.
 
-The same objects drive the embedded proxy (``harness.faults.proxy``) and a real
+The same objects drive the embedded proxy (``harness.proxy``) and a real
 Toxiproxy server in staging, because both speak Toxiproxy's HTTP API.
 
 Why httpx and not ``toxiproxy-python``: that client keeps the API host/port in

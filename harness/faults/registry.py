@@ -76,7 +76,7 @@ def _tcp_attributes(spec: FaultSpec) -> dict[str, int]:
 def _http_attributes(spec: FaultSpec) -> dict[str, Any]:
     """Validate with the embedded server's own validator when it is importable."""
     try:
-        from harness.faults.proxy.http_toxics import validate_http_toxic
+        from harness.proxy.http_toxics import validate_http_toxic
     except ImportError:
         return dict(spec.params)
     try:

@@ -40,7 +40,7 @@ from harness.system.ports import free_ports
 from harness.system.supervisor import ProcessError, ProcessSpec, Supervisor
 
 HOST = "127.0.0.1"
-PROXY_MODULE = "harness.faults.proxy"
+PROXY_MODULE = "harness.proxy"
 
 #: a claim body for system.yaml's workflow API ({n}/{uuid} are filled per submission)
 CLAIM_TEMPLATE: dict[str, object] = {

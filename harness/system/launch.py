@@ -68,7 +68,7 @@ class SystemLauncher:
         if parts.hostname is None or parts.port is None:
             raise ConfigError(f"proxy.api_url {api!r} needs a host and a port to start the embedded proxy",
                               field="proxy.api_url")
-        return ProcessSpec(name=PROXY_PROCESS, argv=[sys.executable, "-m", "harness.faults.proxy",
+        return ProcessSpec(name=PROXY_PROCESS, argv=[sys.executable, "-m", "harness.proxy",
                                                      "--host", parts.hostname, "--port", str(parts.port)],
                            health_url=f"{api.rstrip('/')}/version", ready_timeout_s=30)
 

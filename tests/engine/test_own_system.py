@@ -143,7 +143,7 @@ def test_sigkilled_run_leaves_no_toxic_behind_after_five_seconds(tmp_path: Path)
     api_port, _front_port, back_port, listen_port = write_two_service_system(tmp_path)
     api = f"http://127.0.0.1:{api_port}"
     # A proxy that is already up: the harness uses it as is instead of starting its own.
-    proxy = subprocess.Popen([sys.executable, "-m", "harness.faults.proxy", "--host", "127.0.0.1",
+    proxy = subprocess.Popen([sys.executable, "-m", "harness.proxy", "--host", "127.0.0.1",
                               "--port", str(api_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     run: subprocess.Popen[bytes] | None = None

@@ -59,7 +59,7 @@ def proxy_server(upstream: int, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """One server per test module (starting it costs about a second); tests use their own proxies."""
     port = free_port()
     log = (tmp_path_factory.mktemp("proxy") / "proxy.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "harness.faults.proxy", "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "harness.proxy", "--host", "127.0.0.1",
                              "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_http(f"http://127.0.0.1:{port}/version", timeout_s=20)

@@ -1,0 +1,518 @@
+"""The HTTP-aware data path: relays one client connection request by request, applying HTTP toxics.
+
+The core proxy accepts a TCP connection, opens the upstream one and hands both here when a proxy
+has HTTP toxics or recording. Untouched traffic is forwarded byte for byte and streamed piece by
+piece (SSE keeps flowing); only a toxic that rewrites a JSON body makes the relay buffer a response.
+
+Per request, in this order: the matching toxics are picked (see :mod:`http_rules`); ``http_delay``
+sleeps; ``http_status`` / ``fail_first_n`` answer without calling the upstream (the request body is
+drained so keep-alive continues); otherwise the request is forwarded; ``http_abort`` without
+``after_bytes`` drops the connection instead of the response head; the JSON rewrites run on the
+whole body; ``http_abort``'s ``after_bytes`` and ``stream_cut`` close the connection part way
+through the body. Malformed HTTP from the client gets a 400 and a close, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import json
+import socket
+import struct
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.proxy.http_json import REWRITES
+from harness.proxy.http_parse import (
+    LAST_CHUNK,
+    Framing,
+    Head,
+    HttpParseError,
+    build_head,
+    encode_chunk,
+    iter_body,
+    keep_alive,
+    parse_request_head,
+    parse_response_head,
+    read_head,
+    replace_headers,
+    request_framing,
+    response_framing,
+)
+from harness.proxy.http_rules import (
+    ANSWER_TOXICS,
+    BODY_TOXICS,
+    HTTP_TOXIC_TYPES,
+    RequestInfo,
+    attrs,
+    inspect_body,
+    needs_body,
+    select,
+    take_failure,
+)
+from harness.proxy.recorder import Recorder, encode_body, parse_query
+from harness.proxy.toxics import jittered_delay_ms
+from harness.proxy.types import ToxicView
+
+#: Request bodies are buffered up to this size when matching or recording needs them; beyond it the
+#: rest streams through and body matchers (jsonrpc_method, tool) treat the request as not matching.
+BODY_BUFFER_CAP = 4 * 1024 * 1024
+_SSE_END = (b"\n\n", b"\r\n\r\n")
+
+
+class _Cut(Exception):
+    """A toxic ended the connection on purpose (abort or stream cut)."""
+
+
+class _Cutter:
+    """Decides where a body is cut: after ``limit`` payload bytes or after ``events`` SSE events."""
+
+    def __init__(self, limit: int | None, events: int | None) -> None:
+        self.limit, self.events = limit, events
+        self.seen = 0
+        self.tail = b""
+
+    def keep(self, data: bytes) -> int | None:
+        """How many bytes of ``data`` to pass before cutting, or None to pass it all."""
+        best: int | None = None
+        if self.limit is not None and self.seen + len(data) >= self.limit:
+            best = self.limit - self.seen
+        if self.events is not None:
+            pos = self._event_end(data)
+            if pos is not None:
+                best = pos if best is None else min(best, pos)
+        self.seen += len(data)
+        return best
+
+    def _event_end(self, data: bytes) -> int | None:
+        if self.events == 0:
+            return 0
+        buf = self.tail + data
+        ends = sorted(i + len(sep) for sep in _SSE_END for i in _find_all(buf, sep) if i + len(sep) > len(self.tail))
+        self.tail = buf[-3:]
+        for end in ends:
+            self.events -= 1  # type: ignore[operator]
+            if self.events == 0:
+                return end - (len(buf) - len(data))
+        return None
+
+
+def _find_all(buf: bytes, sep: bytes) -> list[int]:
+    out, i = [], buf.find(sep)
+    while i != -1:
+        out.append(i)
+        i = buf.find(sep, i + 1)
+    return out
+
+
+def _answer(a: dict[str, Any], method: str, close: bool) -> tuple[bytes, bytes]:
+    body = a.get("body") or ""
+    ctype = None
+    if isinstance(body, dict | list):
+        payload, ctype = json.dumps(body).encode(), "application/json"
+    else:
+        payload = str(body).encode()
+        ctype = "text/plain; charset=utf-8" if payload else None
+    headers = list(a.get("headers", {}).items())
+    if ctype and not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("Content-Type", ctype))
+    headers = replace_headers(headers, {"content-length"}, [("Content-Length", str(len(payload)))])
+    if close:
+        headers.append(("Connection", "close"))
+    status = int(a.get("status", 503))
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    head = build_head(f"HTTP/1.1 {status} {reason}", headers)
+    return head, (b"" if method == "HEAD" else payload)
+
+
+def _decode_content(body: bytes, head: Head) -> bytes | None:
+    coding = (head.get("content-encoding") or "identity").strip().lower()
+    if coding == "identity":
+        return body
+    if coding in ("gzip", "x-gzip", "deflate"):
+        try:
+            return zlib.decompress(body, 47)  # auto-detects gzip and zlib headers
+        except zlib.error:
+            return None
+    return None
+
+
+class _Exchange:
+    """What the recorder gets for one request/response."""
+
+    def __init__(self, head: Head, t_wall: float, t_mono: float) -> None:
+        self.head, self.t_wall, self.t_mono = head, t_wall, t_mono
+        self.req_body = b""
+        self.req_size = 0
+        self.resp_head: Head | None = None
+        self.resp_headers: list[tuple[str, str]] | None = None
+        self.resp_body = bytearray()
+        self.resp_size = 0
+        self.applied: list[ToxicView] = []
+        self.error: str | None = None
+
+
+class _Relay:
+    def __init__(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter, ur: asyncio.StreamReader,
+                 uw: asyncio.StreamWriter, toxics: Callable[[], Sequence[ToxicView]],
+                 recorder: Recorder | None, proxy_name: str) -> None:
+        self.cr, self.cw, self.ur, self.uw = cr, cw, ur, uw
+        self.toxics, self.recorder, self.proxy_name = toxics, recorder, proxy_name
+        self.cap = recorder.max_body_bytes if recorder else 0
+        self.reset = False
+
+    async def run(self) -> None:
+        while True:
+            raw = await self._next_head()
+            if raw is None:
+                return
+            t_wall, t_mono = time.time(), time.monotonic()
+            try:
+                head = parse_request_head(raw)
+                framing = request_framing(head)
+            except HttpParseError as exc:
+                await self._bad_request(str(exc))
+                return
+            ex = _Exchange(head, t_wall, t_mono)
+            try:
+                again = await self._one(head, framing, ex)
+            except _Cut:
+                again = False
+            except HttpParseError as exc:
+                ex.error, again = str(exc), False
+            finally:
+                self._record(ex)
+            if not again:
+                return
+
+    async def _next_head(self) -> bytes | None:
+        """The next request head; None when the client closes or the upstream drops the idle connection.
+
+        Watching the upstream while idle matters: when it closes a kept-alive connection, the client
+        must see the close too, or it would send its next request into a dead connection.
+        """
+        head_task = asyncio.ensure_future(read_head(self.cr))
+        watch = asyncio.ensure_future(self.ur.read(1))
+        try:
+            await asyncio.wait({head_task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the core is shutting the connection down: leave no orphans
+            for task in (head_task, watch):
+                task.cancel()
+            raise
+        if not watch.done():
+            watch.cancel()
+            await asyncio.wait({watch})
+        if watch.done() and not watch.cancelled():  # upstream closed (or spoke out of turn) while idle
+            head_task.cancel()
+            await asyncio.wait({head_task})
+            if watch.exception() is None and watch.result():
+                self.cw.write(watch.result())  # unsolicited bytes (e.g. a 408): pass them on, then close
+            return None
+        try:
+            return head_task.result()
+        except HttpParseError as exc:
+            await self._bad_request(str(exc))
+            return None
+
+    async def _bad_request(self, why: str) -> None:
+        body = f"bad request: {why}\n".encode()
+        self.cw.write(build_head("HTTP/1.1 400 Bad Request", [
+            ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
+            ("Connection", "close")]) + body)
+        with contextlib.suppress(ConnectionError):
+            await self.cw.drain()
+
+    def _views(self) -> list[ToxicView]:
+        try:
+            return [v for v in self.toxics() if v.type in HTTP_TOXIC_TYPES]
+        except Exception:  # a core bug must not kill live connections; relay untouched instead
+            return []
+
+    async def _one(self, head: Head, framing: Framing, ex: _Exchange) -> bool:
+        """Relay one request and its response. Returns whether the connection stays open."""
+        views = self._views()
+        target = urlsplit(head.target) if head.target.startswith(("http://", "https://")) else None
+        path, _, _ = (target.path if target else head.target).partition("?")
+        want_body = self.recorder is not None or any(needs_body(v) for v in views)
+        req_head = head.raw
+        if (head.get("expect") or "").lower() == "100-continue" and framing.kind != "none":
+            self.cw.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # we read the body ourselves, answer for it
+            req_head = build_head(" ".join(head.start), replace_headers(head.headers, {"expect"}))
+
+        body_it = iter_body(self.cr, framing).__aiter__()
+        buffered, payload, done = bytearray(), bytearray(), framing.kind == "none"
+        while want_body and not done and len(buffered) < BODY_BUFFER_CAP:
+            try:
+                raw, data = await anext(body_it)
+            except StopAsyncIteration:
+                done = True
+                break
+            buffered += raw
+            payload += data
+        ex.req_body, ex.req_size = bytes(payload), len(payload)
+
+        info = RequestInfo(head.method, path)
+        if want_body and done:
+            info.rpc_methods, info.tools = inspect_body(bytes(payload))
+        fired = select(views, info) if views else []
+        client_keep = keep_alive(head)
+
+        for view in fired:
+            if view.type == "http_delay":
+                a = attrs(view) or {}
+                await asyncio.sleep(jittered_delay_ms(a.get("delay_ms", 0.0), a.get("jitter_ms", 0.0)) / 1000)
+                ex.applied.append(view)
+        for view in fired:
+            if view.type in ANSWER_TOXICS and (view.type == "http_status" or take_failure(view)):
+                async for _raw, data in body_it:  # drain the unread body so the connection stays usable
+                    ex.req_size += len(data)
+                resp_head, body = _answer(attrs(view) or {}, head.method, not client_keep)
+                self.cw.write(resp_head + body)
+                await self.cw.drain()
+                ex.applied.append(view)
+                ex.resp_head = parse_response_head(resp_head)
+                ex.resp_body += body
+                ex.resp_size = len(body)
+                return client_keep
+
+        rewrites = [v for v in fired if v.type in BODY_TOXICS]
+        if rewrites and head.get("accept-encoding") is not None:  # keep the body readable for rewriting
+            req_head = build_head(" ".join(head.start), replace_headers(
+                parse_request_head(req_head).headers, {"accept-encoding"}, [("Accept-Encoding", "identity")]))
+        self.uw.write(req_head + buffered)
+        if not done:
+            async for raw, data in body_it:
+                ex.req_size += len(data)
+                self.uw.write(raw)
+                await self.uw.drain()
+        await self.uw.drain()
+        return await self._response(head, fired, rewrites, client_keep, ex)
+
+    async def _read_response_head(self, ex: _Exchange, abort: ToxicView | None) -> Head | None:
+        while True:
+            raw = await read_head(self.ur)
+            if raw is None:
+                ex.error = "upstream closed before responding"
+                return None
+            resp = parse_response_head(raw)
+            if resp.status >= 200 or resp.status == 101 or abort is not None:
+                return resp
+            self.cw.write(raw)  # interim 1xx (100 Continue, 103 Early Hints): pass through
+
+    async def _response(self, head: Head, fired: list[ToxicView], rewrites: list[ToxicView],
+                        client_keep: bool, ex: _Exchange) -> bool:
+        aborts = [v for v in fired if v.type == "http_abort"]
+        early = next((v for v in aborts if (attrs(v) or {}).get("after_bytes") is None), None)
+        resp = await self._read_response_head(ex, early)
+        if resp is None:
+            return False
+        if early is not None:
+            ex.applied.append(early)
+            ex.error = "aborted before the response head (http_abort)"
+            self.reset = bool((attrs(early) or {}).get("reset"))
+            raise _Cut
+        ex.resp_head = resp
+        framing = response_framing(resp, head.method)
+        if resp.status == 101:
+            self.cw.write(resp.raw)
+            await self._pipe()
+            return False
+        cutter, cutters = self._cutter([v for v in fired if v.type in ("http_abort", "stream_cut")])
+        keep = client_keep and keep_alive(resp) and framing.kind != "close"
+        if rewrites and framing.kind != "none":
+            await self._rewritten(resp, framing, rewrites, cutter, cutters, ex)
+        else:
+            await self._streamed(resp, framing, cutter, cutters, ex)
+        return keep
+
+    def _cutter(self, views: list[ToxicView]) -> tuple[_Cutter | None, list[ToxicView]]:
+        limit = events = None
+        for v in views:
+            a = attrs(v) or {}
+            n = a.get("after_bytes") if v.type == "http_abort" else a.get("bytes")
+            if n is not None:
+                limit = n if limit is None else min(limit, n)
+            if v.type == "stream_cut" and a.get("events") is not None:
+                events = a["events"] if events is None else min(events, a["events"])
+        if limit is None and events is None:
+            return None, []
+        return _Cutter(limit, events), views
+
+    def _cut_now(self, cutters: list[ToxicView], ex: _Exchange) -> None:
+        ex.applied.extend(cutters)
+        ex.error = "response cut by " + ", ".join(v.type for v in cutters)
+        self.reset = any((attrs(v) or {}).get("reset") for v in cutters)
+        raise _Cut
+
+    def _tap(self, ex: _Exchange, data: bytes) -> None:
+        ex.resp_size += len(data)
+        if self.recorder is not None and len(ex.resp_body) <= self.cap:
+            ex.resp_body += data[: self.cap + 1 - len(ex.resp_body)]
+
+    async def _streamed(self, resp: Head, framing: Framing, cutter: _Cutter | None,
+                        cutters: list[ToxicView], ex: _Exchange) -> None:
+        self.cw.write(resp.raw)
+        if cutter is not None and cutter.keep(b"") == 0:
+            self._cut_now(cutters, ex)
+        async for raw, data in iter_body(self.ur, framing):
+            n = cutter.keep(data) if cutter is not None and data else None
+            if n is None:
+                self.cw.write(raw)
+                self._tap(ex, data)
+            else:
+                prefix = len(raw) - len(data)
+                if framing.kind == "chunked" and prefix > 0:  # this piece opens a chunk: reframe it
+                    self.cw.write(encode_chunk(data[:n]) if n else b"")
+                else:
+                    self.cw.write(data[:n])
+                self._tap(ex, data[:n])
+                self._cut_now(cutters, ex)
+            await self.cw.drain()
+
+    async def _rewritten(self, resp: Head, framing: Framing, rewrites: list[ToxicView],
+                         cutter: _Cutter | None, cutters: list[ToxicView], ex: _Exchange) -> None:
+        original = bytearray()
+        async for _raw, data in iter_body(self.ur, framing):
+            original += data
+        body = bytes(original)
+        decoded = _decode_content(body, resp)
+        changed: list[ToxicView] = []
+        if decoded is not None:  # None: an encoding we cannot read, so the body is left alone
+            new_body = decoded
+            for view in rewrites:
+                new = REWRITES[view.type](new_body, attrs(view) or {})
+                if new is not None:
+                    new_body = new
+                    changed.append(view)
+            if changed:
+                ex.applied.extend(changed)
+                drop = {"content-length", "transfer-encoding"}
+                if decoded is not body:
+                    drop.add("content-encoding")
+                ex.resp_headers = replace_headers(resp.headers, drop, [("Content-Length", str(len(new_body)))])
+                self.cw.write(build_head(" ".join(resp.start).rstrip(), ex.resp_headers))
+                framing, body = Framing("length", len(new_body)), new_body
+        if not changed:
+            self.cw.write(resp.raw)
+        n = cutter.keep(body) if cutter is not None else None
+        kept = body if n is None else body[:n]
+        if framing.kind == "chunked":  # we buffered it; resend as one chunk (plus the end unless cut)
+            self.cw.write((encode_chunk(kept) if kept else b"") + (LAST_CHUNK if n is None else b""))
+        else:
+            self.cw.write(kept)
+        self._tap(ex, kept)
+        if n is not None:
+            self._cut_now(cutters, ex)
+        await self.cw.drain()
+
+    async def _pipe(self) -> None:
+        """After 101 Switching Protocols (WebSocket): plain bytes both ways until one side closes."""
+        async def copy(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            while data := await r.read(65536):
+                w.write(data)
+                await w.drain()
+
+        tasks = [asyncio.ensure_future(copy(self.cr, self.uw)), asyncio.ensure_future(copy(self.ur, self.cw))]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for t in tasks:
+            t.cancel()
+        await asyncio.wait(tasks)
+
+    def _record(self, ex: _Exchange) -> None:
+        if self.recorder is None:
+            return
+        head = ex.head
+        target = urlsplit(head.target) if "://" in head.target else None
+        path, _, query = (f"{target.path}?{target.query}" if target else head.target).partition("?")
+        request = {"method": head.method, "path": path, "query": parse_query(query),
+                   "headers": head.headers,
+                   **encode_body(ex.req_body, ex.req_size, head.get("content-type"), self.cap)}
+        response = None
+        if ex.resp_head is not None:
+            headers = ex.resp_headers if ex.resp_headers is not None else ex.resp_head.headers
+            ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
+            response = {"status": ex.resp_head.status, "headers": headers,
+                        **encode_body(bytes(ex.resp_body), ex.resp_size, ctype, self.cap)}
+        self.recorder.record({
+            "v": 1, "proxy": self.proxy_name, "t_wall": ex.t_wall, "t_mono": ex.t_mono,
+            "latency_ms": round((time.monotonic() - ex.t_mono) * 1000, 3),
+            "request": request, "response": response,
+            "toxics": [{"name": v.name, "type": v.type} for v in ex.applied], "error": ex.error,
+        })
+
+
+def _close(writer: asyncio.StreamWriter, reset: bool) -> None:
+    if reset:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return
+    writer.close()
+
+
+#: The tasks running :func:`relay_http` right now. asyncio keeps only weak references to tasks, and
+#: once the client has half-closed (its socket leaves the selector) while the relay waits on the
+#: upstream, nothing else may reach a connection's task: the garbage collector would then destroy it
+#: mid-request, silently dropping the response. Holding them here keeps every live connection alive.
+_LIVE: set[asyncio.Task[Any]] = set()
+
+
+async def relay_http(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
+                     upstream_reader: asyncio.StreamReader, upstream_writer: asyncio.StreamWriter, *,
+                     toxics: Callable[[], Sequence[ToxicView]], recorder: Recorder | None,
+                     proxy_name: str) -> None:
+    """Relay one client connection (many HTTP/1.1 requests) until either side closes.
+
+    Applies the proxy's HTTP toxics per request (``toxics()`` is asked each time, so toxics added
+    or removed mid-connection take effect on the next request) and records each exchange when a
+    ``recorder`` is given. Closes both connections before returning; never raises for bad traffic.
+    The running task is kept referenced until then, so callers need not hold it themselves.
+    """
+    relay = _Relay(client_reader, client_writer, upstream_reader, upstream_writer, toxics, recorder, proxy_name)
+    task = asyncio.current_task()
+    if task is not None:
+        _LIVE.add(task)
+    closing = False  # the coroutine itself is being closed (GeneratorExit): it must not await again
+    try:
+        await relay.run()
+    except (ConnectionError, HttpParseError, asyncio.IncompleteReadError, OSError):
+        pass  # a peer went away or spoke garbage mid-stream: nothing left to relay
+    except GeneratorExit:
+        closing = True
+        raise
+    finally:
+        if task is not None:
+            _LIVE.discard(task)
+        if closing:  # awaiting now would raise "coroutine ignored GeneratorExit": close, don't wait
+            for w in (client_writer, upstream_writer):
+                with contextlib.suppress(Exception):  # the loop may be closed already
+                    w.transport.abort()
+        else:
+            if relay.reset:
+                await _flushed(client_writer)
+            _close(client_writer, relay.reset)
+            _close(upstream_writer, False)
+            for w in (client_writer, upstream_writer):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(w.wait_closed(), 1.0)
+
+
+async def _flushed(writer: asyncio.StreamWriter, timeout: float = 2.0) -> None:
+    """Wait until the kernel has taken every queued byte, so a reset does not eat the kept part."""
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(Exception):
+        await writer.drain()
+        while writer.transport.get_write_buffer_size() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
+
+__all__ = ["BODY_BUFFER_CAP", "relay_http"]
