@@ -1,4 +1,4 @@
-"""Embedded Toxiproxy-compatible proxy server (see DESIGN.md, issue 4).
+"""Embedded Toxiproxy-compatible proxy server (docs/faults.md, docs/http-toxics.md).
 
 Public API:
 - ``ProxyServer`` (async, in a running loop), ``BackgroundProxy`` (own thread, sync callers),
@@ -8,8 +8,8 @@ Imports here stay light: the server modules load starlette/uvicorn only when use
 
 Modules: ``server`` (entry points), ``api`` (Toxiproxy HTTP API), ``registry`` (proxies,
 toxics, TTLs, metrics), ``validation`` (input checks, Toxiproxy error bodies), ``relay``
-(the data path), ``toxics`` (TCP toxic stages), ``hooks`` (lazy link to the HTTP relay
-and recorder, which live in ``http_toxics``/``recorder``).
+(the data path), ``toxics`` (TCP toxic stages), ``http_toxics`` (the HTTP-aware relay and
+its toxics) and ``recorder`` (traffic recording).
 """
 
 from __future__ import annotations

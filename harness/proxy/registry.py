@@ -17,7 +17,7 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.proxy import hooks
+from harness.proxy.recorder import Recorder
 from harness.proxy.relay import ClientSide, Connection, HttpClientSide
 from harness.proxy.toxics import TCP_TOXIC_TYPES
 from harness.proxy.types import ToxicView
@@ -72,7 +72,7 @@ class Proxy:
         self.toxics: list[Toxic] = []
         self.conns: set[Connection] = set()
         self.record: str | None = None
-        self.recorder: Any = None
+        self.recorder: Recorder | None = None
         # harness extension ``"http": true``: every connection goes through the HTTP-aware relay,
         # so HTTP toxics added later reach live keep-alive connections too (a connection that
         # started as a plain byte pump cannot be switched to HTTP mid-stream).
@@ -130,9 +130,8 @@ class Proxy:
     def _protocol(self) -> asyncio.Protocol:
         # Decided per connection: HTTP-aware relaying when the proxy is declared HTTP, or when
         # recording or an HTTP toxic needs it.
-        relay = hooks.relay_http()
-        if relay is not None and (self.http or self.recorder is not None or self.http_views()):
-            return HttpClientSide(self, relay)
+        if self.http or self.recorder is not None or self.http_views():
+            return HttpClientSide(self)
         return ClientSide(self)
 
     def connection_opened(self, conn: Connection) -> None:
@@ -258,8 +257,6 @@ class Registry:
         return proxy
 
     async def _apply(self, proxy: Proxy, spec: dict[str, Any], *, new: bool) -> None:
-        if spec.get("http") and hooks.relay_http() is None:
-            raise ApiError("HTTP mode is not available (harness.proxy.http_toxics missing)", 400)
         if "http" in spec:
             proxy.http = spec["http"]
         if "record" in spec:
@@ -424,11 +421,8 @@ def set_recording(proxy: Proxy, path: str | None) -> None:
     if path == proxy.record:
         return
     if path is not None:
-        cls = hooks.recorder_class()
-        if cls is None:
-            raise ApiError("recording is not available (harness.proxy.recorder missing)", 400)
         try:
-            recorder = cls(Path(path))
+            recorder: Recorder | None = Recorder(Path(path))
         except OSError as exc:
             raise bad_body(f"field 'record': cannot open {path!r}: {exc.strerror or exc}") from None
     else:

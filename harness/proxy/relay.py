@@ -1,9 +1,9 @@
 """The data path: one proxied TCP connection, relayed with asyncio protocols.
 
 Why protocols and not streams: a StreamReader/StreamWriter relay costs a task switch and
-two buffer copies per chunk, which is what made the reference relay in DESIGN.md add
-135-250 us. Here ``data_received`` on one socket writes straight into the other
-transport when the direction has no active toxic (the *fast path*), with the usual
+two buffer copies per chunk, which made a stream-based relay add 135-250 us per round trip
+(benchmarks/bench_proxy.py measures it). Here ``data_received`` on one socket writes
+straight into the other transport when the direction has no active toxic (the *fast path*), with the usual
 pause/resume flow control between the two transports. As soon as a toxic applies to a
 direction, chunks go into that direction's queue and a pump task runs them through the
 toxic stages in order (the *slow path*); the fast path resumes once the queue is empty
@@ -33,6 +33,7 @@ import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from harness.proxy.http_relay import relay_http
 from harness.proxy.toxics import STAGES, Chunk, Stage
 
 if TYPE_CHECKING:
@@ -305,7 +306,7 @@ class Connection:
         self.down = Flow(self, "downstream")
         self.client: Any = None  # the accepted socket's protocol, set by its constructor
         self.server: Any = None
-        self.http: Any = None  # relay_http when this connection is relayed as HTTP
+        self.http = False  # relayed request by request by relay_http (HTTP mode)
         self.task: asyncio.Task[None] | None = None
         self.closed = False
         self._rolls: dict[int, _Roll] = {}  # toxic id -> what this connection rolled for it
@@ -317,7 +318,7 @@ class Connection:
     async def connect_upstream(self) -> None:
         """Open the upstream socket; until then the client is not read (see ClientSide)."""
         host, port = self.proxy.upstream_hostport()
-        factory = HttpSide if self.http is not None else Side
+        factory = HttpSide if self.http else Side
         try:
             _, server = await self.loop.create_connection(lambda: factory(self, self.down), host, port)
         except (OSError, asyncio.CancelledError):
@@ -330,7 +331,7 @@ class Connection:
         self.server = server
         self.up.dst = server
         self.down.src = server
-        if self.http is not None:
+        if self.http:
             self._start_http(server)
         self.sync_toxics(self.proxy.tcp_toxics())
         self.client.set_paused("connect", False)
@@ -349,7 +350,7 @@ class Connection:
     async def _run_http(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
                         upstream_reader: asyncio.StreamReader, upstream_writer: asyncio.StreamWriter) -> None:
         try:
-            await self.http(client_reader, client_writer, upstream_reader, upstream_writer,
+            await relay_http(client_reader, client_writer, upstream_reader, upstream_writer,
                             toxics=self.proxy.http_views, recorder=self.proxy.recorder,
                             proxy_name=self.proxy.name)
         except Exception:
@@ -425,7 +426,7 @@ class Connection:
 
         In HTTP mode relay_http owns the connection's end (it may still be writing a response).
         """
-        if self.http is not None:
+        if self.http:
             return
         client_gone = self.client.transport is None
         server_gone = self.server is None or self.server.transport is None
@@ -486,9 +487,9 @@ class ClientSide(Side):
 class HttpClientSide(HttpSide):
     """The accepted socket of a connection relayed by ``relay_http``."""
 
-    def __init__(self, proxy: Proxy, relay: Any) -> None:
+    def __init__(self, proxy: Proxy) -> None:
         conn = Connection(proxy, asyncio.get_running_loop())
-        conn.http = relay
+        conn.http = True
         super().__init__(conn, conn.up)
         _attach_client(conn, self)
 

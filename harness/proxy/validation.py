@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.proxy import hooks
+from harness.proxy.http_rules import HTTP_TOXIC_TYPES, validate_http_toxic
 from harness.proxy.toxics import TCP_TOXIC_TYPES, validate_tcp_toxic
 
 MAX_TTL_S = 7 * 24 * 3600.0
@@ -57,13 +57,12 @@ def validate_attributes(type_: str, attributes: Any, stream: str = "downstream")
             return validate_tcp_toxic(type_, attributes)
         except ValueError as exc:
             raise bad_body(str(exc)) from None
-    http = hooks.http_toxics()
-    if http is None or type_ not in http.HTTP_TOXIC_TYPES:
+    if type_ not in HTTP_TOXIC_TYPES:
         raise ApiError("invalid toxic type", 400)
     if attributes is not None and not isinstance(attributes, dict):
         raise bad_body("attributes must be a JSON object")
     try:
-        return dict(http.validate_http_toxic(type_, dict(attributes or {}), stream=stream))
+        return dict(validate_http_toxic(type_, dict(attributes or {}), stream=stream))
     except (ValueError, TypeError) as exc:
         raise bad_body(str(exc)) from None
 

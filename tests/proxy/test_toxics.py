@@ -1,4 +1,4 @@
-"""Each TCP toxic on real sockets: its measured effect matches its setting (issue 4)."""
+"""Each TCP toxic on real sockets: its measured effect matches its setting."""
 
 from __future__ import annotations
 
