@@ -8,6 +8,7 @@ relay records a toxic as having altered an exchange only when its function retur
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -181,6 +182,22 @@ def plausible_wrong(value: Any) -> Any:
             return value[::-1]
         return value[:-1] if value else _MISSING
     return _MISSING  # null and objects: no same-shaped wrong value to pick
+
+
+def decode_content(body: bytes, coding: str | None) -> bytes | None:
+    """``body`` without its Content-Encoding ``coding``; None for an encoding that cannot be read.
+
+    The rewrites work on the decoded JSON; a body they cannot decode is left alone.
+    """
+    coding = (coding or "identity").strip().lower()
+    if coding == "identity":
+        return body
+    if coding in ("gzip", "x-gzip", "deflate"):
+        try:
+            return zlib.decompress(body, 47)  # auto-detects gzip and zlib headers
+        except zlib.error:
+            return None
+    return None
 
 
 REWRITES: dict[str, Callable[[bytes, dict[str, Any]], bytes | None]] = {

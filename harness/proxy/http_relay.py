@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http
-import json
 import socket
 import struct
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.proxy.http_json import REWRITES
+from harness.proxy.http_cut import Cut, Cutter, cutter_for
+from harness.proxy.http_exchange import Exchange, record_line
+from harness.proxy.http_json import REWRITES, decode_content
 from harness.proxy.http_parse import (
     LAST_CHUNK,
     Framing,
@@ -48,117 +47,20 @@ from harness.proxy.http_rules import (
     BODY_TOXICS,
     HTTP_TOXIC_TYPES,
     RequestInfo,
+    answer_response,
     attrs,
     inspect_body,
     needs_body,
     select,
     take_failure,
 )
-from harness.proxy.recorder import Recorder, encode_body, parse_query
+from harness.proxy.recorder import Recorder
 from harness.proxy.toxics import jittered_delay_ms
 from harness.proxy.types import ToxicView
 
 #: Request bodies are buffered up to this size when matching or recording needs them; beyond it the
 #: rest streams through and body matchers (jsonrpc_method, tool) treat the request as not matching.
 BODY_BUFFER_CAP = 4 * 1024 * 1024
-_SSE_END = (b"\n\n", b"\r\n\r\n")
-
-
-class _Cut(Exception):
-    """A toxic ended the connection on purpose (abort or stream cut)."""
-
-
-class _Cutter:
-    """Decides where a body is cut: after ``limit`` payload bytes or after ``events`` SSE events."""
-
-    def __init__(self, limit: int | None, events: int | None) -> None:
-        self.limit, self.events = limit, events
-        self.seen = 0
-        self.tail = b""
-
-    def keep(self, data: bytes) -> int | None:
-        """How many bytes of ``data`` to pass before cutting, or None to pass it all."""
-        best: int | None = None
-        if self.limit is not None and self.seen + len(data) >= self.limit:
-            best = self.limit - self.seen
-        if self.events is not None:
-            pos = self._event_end(data)
-            if pos is not None:
-                best = pos if best is None else min(best, pos)
-        self.seen += len(data)
-        return best
-
-    def _event_end(self, data: bytes) -> int | None:
-        if self.events == 0:
-            return 0
-        buf = self.tail + data
-        ends = sorted(i + len(sep) for sep in _SSE_END for i in _find_all(buf, sep) if i + len(sep) > len(self.tail))
-        self.tail = buf[-3:]
-        for end in ends:
-            self.events -= 1  # type: ignore[operator]
-            if self.events == 0:
-                return end - (len(buf) - len(data))
-        return None
-
-
-def _find_all(buf: bytes, sep: bytes) -> list[int]:
-    out, i = [], buf.find(sep)
-    while i != -1:
-        out.append(i)
-        i = buf.find(sep, i + 1)
-    return out
-
-
-def _answer(a: dict[str, Any], method: str, close: bool) -> tuple[bytes, bytes]:
-    body = a.get("body") or ""
-    ctype = None
-    if isinstance(body, dict | list):
-        payload, ctype = json.dumps(body).encode(), "application/json"
-    else:
-        payload = str(body).encode()
-        ctype = "text/plain; charset=utf-8" if payload else None
-    headers = list(a.get("headers", {}).items())
-    if ctype and not any(k.lower() == "content-type" for k, _ in headers):
-        headers.append(("Content-Type", ctype))
-    headers = replace_headers(headers, {"content-length"}, [("Content-Length", str(len(payload)))])
-    if close:
-        headers.append(("Connection", "close"))
-    status = int(a.get("status", 503))
-    try:
-        reason = http.HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Unknown"
-    head = build_head(f"HTTP/1.1 {status} {reason}", headers)
-    return head, (b"" if method == "HEAD" else payload)
-
-
-def _decode_content(body: bytes, head: Head) -> bytes | None:
-    coding = (head.get("content-encoding") or "identity").strip().lower()
-    if coding == "identity":
-        return body
-    if coding in ("gzip", "x-gzip", "deflate"):
-        try:
-            return zlib.decompress(body, 47)  # auto-detects gzip and zlib headers
-        except zlib.error:
-            return None
-    return None
-
-
-class _Exchange:
-    """What the recorder gets for one request/response."""
-
-    def __init__(self, head: Head, t_wall: float, t_mono: float) -> None:
-        self.head, self.t_wall, self.t_mono = head, t_wall, t_mono
-        self.req_body = b""
-        self.req_size = 0
-        self.resp_head: Head | None = None
-        self.resp_headers: list[tuple[str, str]] | None = None
-        self.resp_body = bytearray()
-        self.resp_size = 0
-        self.applied: list[ToxicView] = []
-        self.error: str | None = None
-
-
 class _Relay:
     def __init__(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter, ur: asyncio.StreamReader,
                  uw: asyncio.StreamWriter, toxics: Callable[[], Sequence[ToxicView]],
@@ -180,15 +82,16 @@ class _Relay:
             except HttpParseError as exc:
                 await self._bad_request(str(exc))
                 return
-            ex = _Exchange(head, t_wall, t_mono)
+            ex = Exchange(head, t_wall, t_mono)
             try:
                 again = await self._one(head, framing, ex)
-            except _Cut:
+            except Cut:
                 again = False
             except HttpParseError as exc:
                 ex.error, again = str(exc), False
             finally:
-                self._record(ex)
+                if self.recorder is not None:
+                    self.recorder.record(record_line(ex, self.proxy_name, self.cap))
             if not again:
                 return
 
@@ -235,7 +138,7 @@ class _Relay:
         except Exception:  # a core bug must not kill live connections; relay untouched instead
             return []
 
-    async def _one(self, head: Head, framing: Framing, ex: _Exchange) -> bool:
+    async def _one(self, head: Head, framing: Framing, ex: Exchange) -> bool:
         """Relay one request and its response. Returns whether the connection stays open."""
         views = self._views()
         target = urlsplit(head.target) if head.target.startswith(("http://", "https://")) else None
@@ -273,7 +176,7 @@ class _Relay:
             if view.type in ANSWER_TOXICS and (view.type == "http_status" or take_failure(view)):
                 async for _raw, data in body_it:  # drain the unread body so the connection stays usable
                     ex.req_size += len(data)
-                resp_head, body = _answer(attrs(view) or {}, head.method, not client_keep)
+                resp_head, body = answer_response(attrs(view) or {}, head.method, not client_keep)
                 self.cw.write(resp_head + body)
                 await self.cw.drain()
                 ex.applied.append(view)
@@ -295,7 +198,7 @@ class _Relay:
         await self.uw.drain()
         return await self._response(head, fired, rewrites, client_keep, ex)
 
-    async def _read_response_head(self, ex: _Exchange, abort: ToxicView | None) -> Head | None:
+    async def _read_response_head(self, ex: Exchange, abort: ToxicView | None) -> Head | None:
         while True:
             raw = await read_head(self.ur)
             if raw is None:
@@ -307,7 +210,7 @@ class _Relay:
             self.cw.write(raw)  # interim 1xx (100 Continue, 103 Early Hints): pass through
 
     async def _response(self, head: Head, fired: list[ToxicView], rewrites: list[ToxicView],
-                        client_keep: bool, ex: _Exchange) -> bool:
+                        client_keep: bool, ex: Exchange) -> bool:
         aborts = [v for v in fired if v.type == "http_abort"]
         early = next((v for v in aborts if (attrs(v) or {}).get("after_bytes") is None), None)
         resp = await self._read_response_head(ex, early)
@@ -317,14 +220,14 @@ class _Relay:
             ex.applied.append(early)
             ex.error = "aborted before the response head (http_abort)"
             self.reset = bool((attrs(early) or {}).get("reset"))
-            raise _Cut
+            raise Cut
         ex.resp_head = resp
         framing = response_framing(resp, head.method)
         if resp.status == 101:
             self.cw.write(resp.raw)
             await self._pipe()
             return False
-        cutter, cutters = self._cutter([v for v in fired if v.type in ("http_abort", "stream_cut")])
+        cutter, cutters = cutter_for([v for v in fired if v.type in ("http_abort", "stream_cut")])
         keep = client_keep and keep_alive(resp) and framing.kind != "close"
         if rewrites and framing.kind != "none":
             await self._rewritten(resp, framing, rewrites, cutter, cutters, ex)
@@ -332,32 +235,19 @@ class _Relay:
             await self._streamed(resp, framing, cutter, cutters, ex)
         return keep
 
-    def _cutter(self, views: list[ToxicView]) -> tuple[_Cutter | None, list[ToxicView]]:
-        limit = events = None
-        for v in views:
-            a = attrs(v) or {}
-            n = a.get("after_bytes") if v.type == "http_abort" else a.get("bytes")
-            if n is not None:
-                limit = n if limit is None else min(limit, n)
-            if v.type == "stream_cut" and a.get("events") is not None:
-                events = a["events"] if events is None else min(events, a["events"])
-        if limit is None and events is None:
-            return None, []
-        return _Cutter(limit, events), views
-
-    def _cut_now(self, cutters: list[ToxicView], ex: _Exchange) -> None:
+    def _cut_now(self, cutters: list[ToxicView], ex: Exchange) -> None:
         ex.applied.extend(cutters)
         ex.error = "response cut by " + ", ".join(v.type for v in cutters)
         self.reset = any((attrs(v) or {}).get("reset") for v in cutters)
-        raise _Cut
+        raise Cut
 
-    def _tap(self, ex: _Exchange, data: bytes) -> None:
+    def _tap(self, ex: Exchange, data: bytes) -> None:
         ex.resp_size += len(data)
         if self.recorder is not None and len(ex.resp_body) <= self.cap:
             ex.resp_body += data[: self.cap + 1 - len(ex.resp_body)]
 
-    async def _streamed(self, resp: Head, framing: Framing, cutter: _Cutter | None,
-                        cutters: list[ToxicView], ex: _Exchange) -> None:
+    async def _streamed(self, resp: Head, framing: Framing, cutter: Cutter | None,
+                        cutters: list[ToxicView], ex: Exchange) -> None:
         self.cw.write(resp.raw)
         if cutter is not None and cutter.keep(b"") == 0:
             self._cut_now(cutters, ex)
@@ -377,12 +267,12 @@ class _Relay:
             await self.cw.drain()
 
     async def _rewritten(self, resp: Head, framing: Framing, rewrites: list[ToxicView],
-                         cutter: _Cutter | None, cutters: list[ToxicView], ex: _Exchange) -> None:
+                         cutter: Cutter | None, cutters: list[ToxicView], ex: Exchange) -> None:
         original = bytearray()
         async for _raw, data in iter_body(self.ur, framing):
             original += data
         body = bytes(original)
-        decoded = _decode_content(body, resp)
+        decoded = decode_content(body, resp.get("content-encoding"))
         changed: list[ToxicView] = []
         if decoded is not None:  # None: an encoding we cannot read, so the body is left alone
             new_body = decoded
@@ -424,29 +314,6 @@ class _Relay:
         for t in tasks:
             t.cancel()
         await asyncio.wait(tasks)
-
-    def _record(self, ex: _Exchange) -> None:
-        if self.recorder is None:
-            return
-        head = ex.head
-        target = urlsplit(head.target) if "://" in head.target else None
-        path, _, query = (f"{target.path}?{target.query}" if target else head.target).partition("?")
-        request = {"method": head.method, "path": path, "query": parse_query(query),
-                   "headers": head.headers,
-                   **encode_body(ex.req_body, ex.req_size, head.get("content-type"), self.cap)}
-        response = None
-        if ex.resp_head is not None:
-            headers = ex.resp_headers if ex.resp_headers is not None else ex.resp_head.headers
-            ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
-            response = {"status": ex.resp_head.status, "headers": headers,
-                        **encode_body(bytes(ex.resp_body), ex.resp_size, ctype, self.cap)}
-        self.recorder.record({
-            "v": 1, "proxy": self.proxy_name, "t_wall": ex.t_wall, "t_mono": ex.t_mono,
-            "latency_ms": round((time.monotonic() - ex.t_mono) * 1000, 3),
-            "request": request, "response": response,
-            "toxics": [{"name": v.name, "type": v.type} for v in ex.applied], "error": ex.error,
-        })
-
 
 def _close(writer: asyncio.StreamWriter, reset: bool) -> None:
     if reset:

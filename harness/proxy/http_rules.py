@@ -10,6 +10,7 @@ rolls reproducible. See docs/http-toxics.md for each type's attributes.
 
 from __future__ import annotations
 
+import http
 import json
 import math
 import random
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from harness.proxy.http_parse import build_head, replace_headers
 from harness.proxy.types import ToxicView
 
 HTTP_TOXIC_TYPES: frozenset[str] = frozenset({
@@ -325,3 +327,31 @@ def take_failure(view: ToxicView) -> bool:
 def select(views: list[ToxicView], req: RequestInfo) -> list[ToxicView]:
     """The toxics that fire for this request, in the order the proxy lists them."""
     return [v for v in views if v.type in HTTP_TOXIC_TYPES and matches(v, req) and roll(v)]
+
+
+def answer_response(a: dict[str, Any], method: str, close: bool) -> tuple[bytes, bytes]:
+    """The response head and body an answer toxic (``http_status``, ``fail_first_n``) sends.
+
+    ``a`` is the toxic's normalized attributes; a dict or list ``body`` goes out as JSON. The
+    Content-Length is always set so the client's keep-alive connection stays usable.
+    """
+    body = a.get("body") or ""
+    ctype = None
+    if isinstance(body, dict | list):
+        payload, ctype = json.dumps(body).encode(), "application/json"
+    else:
+        payload = str(body).encode()
+        ctype = "text/plain; charset=utf-8" if payload else None
+    headers = list(a.get("headers", {}).items())
+    if ctype and not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("Content-Type", ctype))
+    headers = replace_headers(headers, {"content-length"}, [("Content-Length", str(len(payload)))])
+    if close:
+        headers.append(("Connection", "close"))
+    status = int(a.get("status", 503))
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    head = build_head(f"HTTP/1.1 {status} {reason}", headers)
+    return head, (b"" if method == "HEAD" else payload)

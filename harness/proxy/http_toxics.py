@@ -5,8 +5,9 @@
   naming the attribute; the API maps that to a 400.
 - :func:`relay_http`: relays a client connection request by request, applying the toxics.
 
-The pieces live in ``http_parse`` (framing), ``http_rules`` (validation, matching, probability),
-``http_json`` (body rewrites) and ``http_relay`` (the data path). Attributes: docs/http-toxics.md.
+The pieces live in ``http_parse`` (framing), ``http_rules`` (validation, matching, probability,
+canned answers), ``http_json`` (body rewrites), ``http_cut`` (where a body is cut),
+``http_exchange`` (what gets recorded) and ``http_relay`` (the data path). Attributes: docs/http-toxics.md.
 """
 
 from __future__ import annotations

@@ -1,18 +1,16 @@
-"""The data path: one proxied TCP connection, relayed with asyncio protocols.
+"""The data path: one proxied TCP connection (a client socket, its upstream socket, two Flows).
 
-Why protocols and not streams: a StreamReader/StreamWriter relay costs a task switch and
+A ``Connection`` owns the two sockets (protocols in :mod:`harness.proxy.sides`) and the two
+directions (:class:`harness.proxy.flow.Flow`), decides which TCP toxics apply to it and when it
+ends. Why protocols and not streams: a StreamReader/StreamWriter relay costs a task switch and
 two buffer copies per chunk, which made a stream-based relay add 135-250 us per round trip
-(benchmarks/bench_proxy.py measures it). Here ``data_received`` on one socket writes
-straight into the other transport when the direction has no active toxic (the *fast path*), with the usual
-pause/resume flow control between the two transports. As soon as a toxic applies to a
-direction, chunks go into that direction's queue and a pump task runs them through the
-toxic stages in order (the *slow path*); the fast path resumes once the queue is empty
-and no toxic applies any more. Toxics added or removed while a connection is live take
-effect on the next chunk, as in Toxiproxy.
+(benchmarks/bench_proxy.py measures it); a Flow writes straight into the other transport while
+no toxic applies. Toxics added or removed while a connection is live take effect on the next
+chunk, as in Toxiproxy.
 
-HTTP mode: when the proxy records traffic or has an HTTP toxic at accept time, both sockets
-get ``HttpSide`` protocols instead. Reads still go through the same Flows (so TCP toxics
-apply underneath, on the bytes relay_http reads from either side), but a Flow's output
+HTTP mode: when the proxy is declared HTTP, records traffic or has an HTTP toxic at accept time,
+both sockets get ``HttpSide`` protocols instead. Reads still go through the same Flows (so TCP
+toxics apply underneath, on the bytes relay_http reads from either side), but a Flow's output
 feeds a StreamReader that ``relay_http`` consumes; relay_http writes to the sockets through
 StreamWriters and decides when the connection ends. Limitation: TCP toxics act on what
 relay_http *reads*, so ``slicer`` slices its input and its output is re-chunked by it.
@@ -30,262 +28,17 @@ import logging
 import random
 import socket
 import struct
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from harness.proxy.flow import Flow
 from harness.proxy.http_relay import relay_http
-from harness.proxy.toxics import STAGES, Chunk, Stage
+from harness.proxy.sides import HttpSide, Side, SideBase
+from harness.proxy.toxics import STAGES, Stage
 
 if TYPE_CHECKING:
     from harness.proxy.registry import Proxy, Toxic
 
 log = logging.getLogger(__name__)
-
-HIGH_WATER = 1 << 20  # queued bytes per direction before the source is paused
-LOW_WATER = 1 << 18
-
-
-class Flow:
-    """One direction of a connection: source side -> toxic stages -> destination side."""
-
-    def __init__(self, conn: Connection, name: str) -> None:
-        self.conn, self.name = conn, name
-        self.src: SideBase | None = None
-        self.dst: Side | None = None
-        self.stages: list[Stage] = []
-        self.blocked = 0  # number of active timeout toxics holding this direction
-        self.unblocked: asyncio.Event = asyncio.Event()
-        self.unblocked.set()
-        self.queue: deque[Chunk] = deque()
-        self.queued = 0
-        self.pump: asyncio.Task[None] | None = None
-        self.eof = False  # the source closed (or died)
-        self.done = False  # EOF passed on to the destination
-        self.fast = False  # until both sockets exist
-        self.bytes = 0
-        self.reader: asyncio.StreamReader | None = None  # HTTP mode: feed relay_http, not a socket
-
-    def refresh(self) -> None:
-        """Recompute whether chunks may skip the queue."""
-        self.fast = (not self.stages and not self.blocked and not self.queue and self.pump is None
-                     and self.conn.server is not None)
-
-    def feed(self, data: bytes) -> None:
-        self.bytes += len(data)
-        if self.fast:
-            if self.reader is not None:
-                self.reader.feed_data(data)
-                return
-            transport = self.dst.transport if self.dst is not None else None
-            if transport is not None:
-                transport.write(data)
-            return
-        self.queue.append(Chunk(data, self.conn.loop.time()))
-        self.queued += len(data)
-        if self.queued > HIGH_WATER and self.src is not None:
-            self.src.set_paused("queue", True)
-        self._kick()
-
-    def feed_eof(self) -> None:
-        if self.eof:
-            return
-        self.eof = True
-        if self.fast:
-            self._finish_now()
-        else:
-            self._kick()
-
-    def _kick(self) -> None:
-        if self.pump is None and self.conn.server is not None:
-            self.fast = False
-            self.pump = self.conn.loop.create_task(self._run())
-
-    async def _run(self) -> None:
-        try:
-            while self.queue:
-                chunk = self.queue.popleft()
-                self.queued -= len(chunk.data)
-                if self.queued < LOW_WATER and self.src is not None:
-                    self.src.set_paused("queue", False)
-                if self.blocked:
-                    await self.unblocked.wait()
-                if self.conn.closed:
-                    return
-                await self._through(list(self.stages), 0, chunk)
-            if self.eof and not self.done:
-                for stage in list(self.stages):
-                    await stage.on_eof()
-                self._finish_now()
-        except Exception:  # a failing stage must not leave a half-open connection behind
-            log.exception("toxic stage failed on proxy %s", self.conn.proxy.name)
-            self.conn.close()
-        finally:
-            self.pump = None
-            self.refresh()
-            if self.queue and not self.conn.closed:  # data arrived during the last await
-                self._kick()
-
-    async def _through(self, stages: list[Stage], index: int, chunk: Chunk) -> None:
-        if index == len(stages):
-            await self._write(chunk.data)
-            return
-        stage = stages[index]
-        if stage.removed:
-            await self._through(stages, index + 1, chunk)
-            return
-
-        async def send(out: Chunk) -> None:
-            await self._through(stages, index + 1, out)
-
-        await stage.process(chunk, send)
-
-    async def _write(self, data: bytes) -> None:
-        if self.reader is not None:
-            if not self.conn.closed and data:
-                self.reader.feed_data(data)
-            return
-        dst = self.dst
-        if self.conn.closed or dst is None or dst.transport is None or not data:
-            return
-        dst.transport.write(data)
-        if dst.write_paused:
-            await dst.drained()
-
-    def _finish_now(self) -> None:
-        if self.done:
-            return
-        self.done = True
-        if self.reader is not None:
-            self.reader.feed_eof()
-            return
-        dst = self.dst
-        if dst is not None and dst.transport is not None and not dst.transport.is_closing():
-            if dst.transport.can_write_eof():
-                with contextlib.suppress(OSError, RuntimeError):
-                    dst.transport.write_eof()
-            else:
-                dst.transport.close()
-        self.conn.maybe_done()
-
-
-class SideBase:
-    """What both socket protocols share: their connection, flow, and reasons to stop reading."""
-
-    conn: Connection
-    out: Flow
-    transport: Any
-    _pause_reasons: set[str]
-
-    def _made(self, transport: Any) -> None:
-        self.transport = transport  # uvloop's transports are not asyncio.Transport subclasses
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def _lost(self) -> None:
-        self.transport = None
-        self.out.feed_eof()
-        self.conn.side_lost(self)
-
-    def reassert_pause(self) -> None:
-        if self._pause_reasons and self.transport is not None and not self.transport.is_closing():
-            self.transport.pause_reading()
-
-    def set_paused(self, reason: str, paused: bool) -> None:
-        before = bool(self._pause_reasons)
-        if paused:
-            self._pause_reasons.add(reason)
-        else:
-            self._pause_reasons.discard(reason)
-        after = bool(self._pause_reasons)
-        if before != after and self.transport is not None and not self.transport.is_closing():
-            if after:
-                self.transport.pause_reading()
-            else:
-                self.transport.resume_reading()
-
-
-class Side(SideBase, asyncio.Protocol):
-    """One socket of a byte-relayed connection; what it reads goes into ``out`` (a Flow)."""
-
-    def __init__(self, conn: Connection, out: Flow) -> None:
-        self.conn, self.out = conn, out
-        self.transport = None
-        self.write_paused = False
-        self._pause_reasons = set()
-        self._drain: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._made(transport)
-
-    def data_received(self, data: bytes) -> None:
-        self.out.feed(data)
-
-    def eof_received(self) -> bool:
-        self.out.feed_eof()
-        return True  # keep the transport open for the other direction (half-close)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._wake_drain()
-        self._lost()
-
-    # Flow control: the peer's send buffer is full -> stop reading from the peer's source.
-    def pause_writing(self) -> None:
-        self.write_paused = True
-        peer = self.conn.peer_of(self)
-        if peer is not None:
-            peer.set_paused("write", True)
-
-    def resume_writing(self) -> None:
-        self.write_paused = False
-        self._wake_drain()
-        peer = self.conn.peer_of(self)
-        if peer is not None:
-            peer.set_paused("write", False)
-
-    async def drained(self) -> None:
-        if not self.write_paused or self.transport is None:
-            return
-        if self._drain is None or self._drain.done():
-            self._drain = self.conn.loop.create_future()
-        await self._drain
-
-    def _wake_drain(self) -> None:
-        if self._drain is not None and not self._drain.done():
-            self._drain.set_result(None)
-
-
-class HttpSide(SideBase, asyncio.StreamReaderProtocol):
-    """A socket of a connection handed to ``relay_http``.
-
-    Reads still go through the Flow (so TCP toxics apply) and end up in the Flow's own
-    StreamReader; writes come from relay_http through a StreamWriter on this protocol,
-    whose drain() works because StreamReaderProtocol implements the flow control for it.
-    The reader given to StreamReaderProtocol itself is a never-fed placeholder.
-    """
-
-    def __init__(self, conn: Connection, out: Flow) -> None:
-        self._placeholder = asyncio.StreamReader()
-        asyncio.StreamReaderProtocol.__init__(self, self._placeholder)
-        self.conn, self.out = conn, out
-        self.transport = None
-        self._pause_reasons = set()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        asyncio.StreamReaderProtocol.connection_made(self, transport)
-        self._made(transport)
-
-    def data_received(self, data: bytes) -> None:
-        self.out.feed(data)
-
-    def eof_received(self) -> bool:
-        self.out.feed_eof()
-        return True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        asyncio.StreamReaderProtocol.connection_lost(self, exc)
-        self._lost()
 
 
 class _Roll:
