@@ -1,4 +1,4 @@
-"""Embedded proxy vs direct loopback, measured in one run (targets in DESIGN.md "Performance anchors").
+"""Embedded proxy (TCP path) vs direct loopback, measured in one run.
 
 Prints, for the no-toxic path: added round-trip latency p50/p99 of a 64-byte echo, and bulk
 throughput as a ratio of direct loopback. The proxy runs as its own process
@@ -48,7 +48,7 @@ while True:
 
 
 @contextmanager
-def _process(args: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+def process(args: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
     try:
         assert proc.stdout is not None
@@ -63,8 +63,10 @@ def _process(args: list[str], env: dict[str, str] | None = None) -> Iterator[sub
             proc.wait()
 
 
-def _create_proxy(api: str, name: str, upstream_port: int) -> int:
-    body = json.dumps({"name": name, "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
+def create_proxy(api: str, name: str, upstream_port: int, *, http: bool = False) -> int:
+    """Create a proxy through the API; its listening port. ``http``: the HTTP-aware relay."""
+    spec = {"name": name, "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0", "http": http}
+    body = json.dumps(spec)
     req = urllib.request.Request(api + "/proxies", body.encode(), {"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=5) as resp:
         return int(json.loads(resp.read())["listen"].rsplit(":", 1)[1])
@@ -100,7 +102,7 @@ def _bulk(port: int, total: int) -> float:
     return total / elapsed
 
 
-def _pct(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
@@ -109,13 +111,13 @@ def measure(loop_kind: str) -> dict[str, float]:
     """One full measurement with the proxy on ``loop_kind`` (uvloop or asyncio)."""
     echo_port, bulk_port, api_port = free_port(), free_port(), free_port()
     py = sys.executable
-    with _process([py, "-c", _SERVERS, "echo", str(echo_port)]), \
-            _process([py, "-c", _SERVERS, "bulk", str(bulk_port)]), \
-            _process([py, "-m", "harness.proxy", "--port", str(api_port)],
+    with process([py, "-c", _SERVERS, "echo", str(echo_port)]), \
+            process([py, "-c", _SERVERS, "bulk", str(bulk_port)]), \
+            process([py, "-m", "harness.proxy", "--port", str(api_port)],
                      env={"HARNESS_PROXY_LOOP": loop_kind}):
         api = f"http://127.0.0.1:{api_port}"
-        p_echo = _create_proxy(api, "echo", echo_port)
-        p_bulk = _create_proxy(api, "bulk", bulk_port)
+        p_echo = create_proxy(api, "echo", echo_port)
+        p_bulk = create_proxy(api, "bulk", bulk_port)
         _round_trips(echo_port, 300), _round_trips(p_echo, 300)  # warm-up
         direct: list[float] = []
         proxied: list[float] = []
@@ -130,10 +132,10 @@ def measure(loop_kind: str) -> dict[str, float]:
     d_tp, p_tp = statistics.median(d_rates), statistics.median(p_rates)
     ratio = statistics.median(p / d for p, d in zip(p_rates, d_rates, strict=True))
     return {
-        "direct_p50_us": _pct(direct, 0.5) * 1e6, "direct_p99_us": _pct(direct, 0.99) * 1e6,
-        "proxied_p50_us": _pct(proxied, 0.5) * 1e6, "proxied_p99_us": _pct(proxied, 0.99) * 1e6,
-        "added_p50_us": (_pct(proxied, 0.5) - _pct(direct, 0.5)) * 1e6,
-        "added_p99_us": (_pct(proxied, 0.99) - _pct(direct, 0.99)) * 1e6,
+        "direct_p50_us": percentile(direct, 0.5) * 1e6, "direct_p99_us": percentile(direct, 0.99) * 1e6,
+        "proxied_p50_us": percentile(proxied, 0.5) * 1e6, "proxied_p99_us": percentile(proxied, 0.99) * 1e6,
+        "added_p50_us": (percentile(proxied, 0.5) - percentile(direct, 0.5)) * 1e6,
+        "added_p99_us": (percentile(proxied, 0.99) - percentile(direct, 0.99)) * 1e6,
         "direct_MBps": d_tp / 1e6, "proxied_MBps": p_tp / 1e6, "throughput_ratio": ratio,
     }
 

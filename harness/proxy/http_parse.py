@@ -13,6 +13,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 MAX_CHUNK_LINE = 4096
 READ_SIZE = 64 * 1024
@@ -34,17 +35,21 @@ class Head:
     headers: list[tuple[str, str]]
     version: str
 
+    @cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        """Values per lower-case name, built once: the relay looks up several headers per message."""
+        index: dict[str, list[str]] = {}
+        for key, value in self.headers:
+            index.setdefault(key.lower(), []).append(value)
+        return index
+
     def get(self, name: str) -> str | None:
         """Value of the first header called ``name`` (case-insensitive), or None."""
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return None
+        values = self._by_name.get(name.lower())
+        return values[0] if values else None
 
     def get_all(self, name: str) -> list[str]:
-        lname = name.lower()
-        return [value for key, value in self.headers if key.lower() == lname]
+        return list(self._by_name.get(name.lower(), ()))
 
     def tokens(self, name: str) -> list[str]:
         """Comma-separated tokens of every ``name`` header, lower-cased (Connection, Transfer-Encoding)."""
@@ -72,6 +77,57 @@ class Framing:
 
 
 NO_BODY = Framing("none")
+
+
+class WatchedReader(asyncio.StreamReader):
+    """A StreamReader that wakes a waiter on every byte or EOF fed to it, without consuming them.
+
+    The proxy core feeds the relay through these (harness/proxy/relay.py). Between two requests
+    the relay waits for whichever comes first, the client's next request head or the upstream
+    speaking or closing; with two plain readers that takes two tasks and a cancellation per
+    request, with these one future set by ``feed_data``/``feed_eof``.
+    """
+
+    waker: asyncio.Future[None] | None = None
+
+    def feed_data(self, data: bytes) -> None:
+        super().feed_data(data)
+        self._wake()
+
+    def feed_eof(self) -> None:
+        super().feed_eof()
+        self._wake()
+
+    def set_exception(self, exc: BaseException) -> None:
+        super().set_exception(exc)
+        self._wake()
+
+    def _wake(self) -> None:
+        waker = self.waker
+        if waker is not None and not waker.done():
+            waker.set_result(None)
+
+    def buffered(self) -> int:
+        """Bytes received and not read yet."""
+        return len(self._buffer)
+
+    def has_data(self) -> bool:
+        """Whether a read would return at once: bytes are buffered, or the peer closed or failed."""
+        return bool(self._buffer) or self._eof or self._exception is not None
+
+    def has_head(self) -> bool:
+        """Whether reading a message head would return at once (it is buffered, or the peer is gone)."""
+        return self._eof or self._exception is not None or self._buffer.find(b"\r\n\r\n") != -1
+
+    async def wait_either(self, other: WatchedReader) -> None:
+        """Until this reader has a whole head or ``other`` has any data (both only watched)."""
+        while not self.has_head() and not other.has_data():
+            waker = asyncio.get_running_loop().create_future()
+            self.waker = other.waker = waker
+            try:
+                await waker
+            finally:
+                self.waker = other.waker = None
 
 
 async def read_head(reader: asyncio.StreamReader) -> bytes | None:

@@ -28,9 +28,11 @@ from harness.proxy.http_exchange import Exchange, record_line
 from harness.proxy.http_json import REWRITES, decode_content
 from harness.proxy.http_parse import (
     LAST_CHUNK,
+    READ_SIZE,
     Framing,
     Head,
     HttpParseError,
+    WatchedReader,
     build_head,
     encode_chunk,
     iter_body,
@@ -101,8 +103,25 @@ class _Relay:
         Watching the upstream while idle matters: when it closes a kept-alive connection, the client
         must see the close too, or it would send its next request into a dead connection.
         """
+        cr, ur = self.cr, self.ur
+        try:
+            if isinstance(cr, WatchedReader) and isinstance(ur, WatchedReader):  # the proxy core's readers
+                await cr.wait_either(ur)
+                if ur.has_data():  # upstream closed (or spoke out of turn) while idle
+                    if unsolicited := ur.buffered():
+                        self.cw.write(await ur.read(unsolicited))  # e.g. a 408: pass it on, then close
+                    return None
+                return await read_head(cr)
+            head_task = await self._race_idle()
+            return None if head_task is None else head_task.result()
+        except HttpParseError as exc:
+            await self._bad_request(str(exc))
+            return None
+
+    async def _race_idle(self) -> asyncio.Task[bytes | None] | None:
+        """``_next_head`` for plain StreamReaders: a task per side; None if the upstream won."""
         head_task = asyncio.ensure_future(read_head(self.cr))
-        watch = asyncio.ensure_future(self.ur.read(1))
+        watch = asyncio.ensure_future(self.ur.read(READ_SIZE))
         try:
             await asyncio.wait({head_task, watch}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the core is shutting the connection down: leave no orphans
@@ -118,11 +137,7 @@ class _Relay:
             if watch.exception() is None and watch.result():
                 self.cw.write(watch.result())  # unsolicited bytes (e.g. a 408): pass them on, then close
             return None
-        try:
-            return head_task.result()
-        except HttpParseError as exc:
-            await self._bad_request(str(exc))
-            return None
+        return head_task
 
     async def _bad_request(self, why: str) -> None:
         body = f"bad request: {why}\n".encode()
@@ -189,7 +204,7 @@ class _Relay:
         if rewrites and head.get("accept-encoding") is not None:  # keep the body readable for rewriting
             req_head = build_head(" ".join(head.start), replace_headers(
                 parse_request_head(req_head).headers, {"accept-encoding"}, [("Accept-Encoding", "identity")]))
-        self.uw.write(req_head + buffered)
+        self.uw.write(req_head + buffered if buffered else req_head)
         if not done:
             async for raw, data in body_it:
                 ex.req_size += len(data)
@@ -248,6 +263,13 @@ class _Relay:
 
     async def _streamed(self, resp: Head, framing: Framing, cutter: Cutter | None,
                         cutters: list[ToxicView], ex: Exchange) -> None:
+        if cutter is None and framing.kind == "length" and framing.length <= READ_SIZE and \
+                isinstance(self.ur, WatchedReader) and self.ur.buffered() >= framing.length:
+            body = await self.ur.readexactly(framing.length)  # all here already: one write, one segment
+            self.cw.write(resp.raw + body)
+            self._tap(ex, body)
+            await self.cw.drain()
+            return
         self.cw.write(resp.raw)
         if cutter is not None and cutter.keep(b"") == 0:
             self._cut_now(cutters, ex)

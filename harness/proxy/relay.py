@@ -31,6 +31,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from harness.proxy.flow import Flow
+from harness.proxy.http_parse import WatchedReader
 from harness.proxy.http_relay import relay_http
 from harness.proxy.sides import HttpSide, Side, SideBase
 from harness.proxy.toxics import STAGES, Stage
@@ -92,7 +93,7 @@ class Connection:
     def _start_http(self, server: HttpSide) -> None:
         writers = []
         for flow, side in ((self.up, self.client), (self.down, server)):
-            reader = asyncio.StreamReader(limit=1 << 20)
+            reader = WatchedReader(limit=1 << 20)
             reader.set_transport(side.transport)  # its back-pressure pauses the socket it came from
             flow.reader = reader
             writers.append(asyncio.StreamWriter(side.transport, side, reader, self.loop))

@@ -6,17 +6,18 @@ The HTTP toxics themselves are tested in tests/proxy/http/; here only the core's
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.proxy.helpers import ProxyApi, settle
+from tests.proxy.helpers import ProxyApi, ThreadServer, recv_all, settle
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -123,3 +124,32 @@ def test_http_toxics_refuse_the_upstream_stream(api: ProxyApi, http_upstream: in
     assert resp.status_code == 400 and "stream" in resp.json()["error"]
     bad = httpx.post(f"{api.base}/proxies/{name}", json={"http": "yes"})
     assert bad.status_code == 400 and "'http'" in bad.json()["error"]
+
+
+_ONE_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+_TIMEOUT_408 = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+def _answer_once_then(goodbye: bytes) -> Callable[[socket.socket], None]:
+    """An upstream handler: answers one request, then sends ``goodbye`` and hangs up."""
+
+    def handler(conn: socket.socket) -> None:
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += conn.recv(4096)
+        conn.sendall(_ONE_ANSWER)
+        time.sleep(0.1)  # the proxy is idle between requests by now
+        if goodbye:
+            conn.sendall(goodbye)
+
+    return handler
+
+
+@pytest.mark.parametrize("goodbye", [b"", _TIMEOUT_408], ids=["close", "408-then-close"])
+def test_upstream_hanging_up_an_idle_connection_reaches_the_client(api: ProxyApi, goodbye: bytes) -> None:
+    """Through the proxy core: the client sees the upstream's close (and what it said before)."""
+    with ThreadServer(_answer_once_then(goodbye)) as upstream:
+        _, port = api.create(upstream.port, http=True)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert recv_all(sock) == _ONE_ANSWER + goodbye  # ends in EOF: the relay closed the client side
