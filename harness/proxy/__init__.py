@@ -8,8 +8,9 @@ Imports here stay light: the server modules load starlette/uvicorn only when use
 
 Modules: ``server`` (entry points), ``api`` (Toxiproxy HTTP API), ``registry`` (proxies,
 toxics, TTLs, metrics), ``validation`` (input checks, Toxiproxy error bodies), ``relay``
-(the data path), ``toxics`` (TCP toxic stages), ``http_toxics`` (the HTTP-aware relay and
-its toxics) and ``recorder`` (traffic recording).
+(the data path: ``flow`` per direction, ``sides`` per socket), ``toxics`` (TCP toxic
+stages), ``http_toxics`` (the HTTP-aware relay and its toxics) and ``recorder`` (traffic
+recording).
 """
 
 from __future__ import annotations
