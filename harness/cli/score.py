@@ -59,11 +59,9 @@ def register(app: typer.Typer) -> None:
             receiver = OtlpReceiver(out, host=host, port=port)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", field="--port") from None
-        console.print(f"receiving OTLP/HTTP on {receiver.endpoint} -> {out}", markup=False)
         try:
-            receiver.serve_forever()
-        except KeyboardInterrupt:
-            pass
+            receiver.serve_until_signalled(
+                ready=lambda: console.print(f"receiving OTLP/HTTP on {receiver.endpoint} -> {out}", markup=False))
         finally:
             receiver.stop()
             console.print(f"received {receiver.spans_received} spans in {receiver.requests} requests")

@@ -14,8 +14,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import threading
 import zlib
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,25 @@ class OtlpReceiver:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Block in the calling thread (the CLI); ``stop()`` from elsewhere or Ctrl-C ends it."""
-        self._server.serve_forever()
+    def serve_until_signalled(self, ready: Callable[[], None] = lambda: None) -> None:
+        """Serve from a thread and block the calling (main) thread until SIGINT or SIGTERM.
+
+        ``ready`` runs once the handlers are in place (the CLI prints its banner there, so
+        whoever waits for the banner may signal at once).
+
+        The signals only set an event: a KeyboardInterrupt raised wherever the main thread
+        happens to be (inside the server's request dispatch, say) could skip the clean stop.
+        """
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            ready()
+            while not stop.wait(0.2):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def stop(self) -> None:
         if self._thread is not None:

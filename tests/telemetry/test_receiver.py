@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -108,11 +111,8 @@ def test_cli_receive_refuses_busy_port_with_one_line(tmp_path: Path) -> None:
     assert "cannot listen" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_cli_receive_writes_spans_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_cli_receive_writes_spans_and_stops_on_ctrl_c(tmp_path: Path, stop_signal: signal.Signals) -> None:
     out = tmp_path / "cli.jsonl"
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "harness", "telemetry", "receive", "--port", str(port),
@@ -122,7 +122,7 @@ def test_cli_receive_writes_spans_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         banner = proc.stdout.readline()  # printed once the socket is bound
         assert f"127.0.0.1:{port}/v1/traces" in banner
         _sdk_spans(f"http://127.0.0.1:{port}/v1/traces", compression=True)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
