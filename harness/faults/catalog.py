@@ -27,8 +27,14 @@ from harness.model.system import SystemSpec
 from harness.plugins import load_entry_points, register_unique
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "BUILTIN_KINDS", "build_fault", "check_fault", "fault_from_ledger", "fault_kind",
-    "fault_kinds", "reset",
+    "BUILTIN_KINDS",
+    "ENTRY_POINT_GROUP",
+    "build_fault",
+    "check_fault",
+    "fault_from_ledger",
+    "fault_kind",
+    "fault_kinds",
+    "reset",
 ]
 
 ENTRY_POINT_GROUP = "harness.faults"
