@@ -4,6 +4,12 @@ Every result is one ``probe`` journal event (probe, ok, latency_ms, detail). The
 latest results are also kept in memory so abort conditions can be evaluated live.
 A workflow probe submits one work item per round and waits for it (up to its
 deadline), so its rounds are as long as the workflow takes.
+
+Probe types are a catalog: each ``ProbeKind`` is a spec model (a ``ProbeSpec`` subclass),
+a ``run(spec, context)`` function and a docs line, registered once in ``BUILTIN_PROBES``.
+Users add their own through the ``harness.probes`` entry point group (docs/scenarios.md);
+a scenario probe of a type the scenario model does not know is checked against its kind's
+spec model here.
 """
 
 from __future__ import annotations
@@ -13,14 +19,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
-from harness.engine.workflow import WorkflowClient
+from harness.engine.workflow import WorkflowEngine
+from harness.errors import ConfigError
 from harness.jsontools import resolve_pointer
-from harness.model.scenario import CommandProbe, HttpProbe, JsonCheck, WorkflowProbe
+from harness.model.scenario import CommandProbe, HttpProbe, JsonCheck, ProbeSpec, WorkflowProbe
+from harness.plugins import load_entry_points, register_unique
 
 Emit = Callable[..., Any]
 
@@ -81,7 +90,7 @@ def run_command_probe(probe: CommandProbe) -> ProbeResult:
     return ProbeResult(True, latency_ms)
 
 
-def run_workflow_probe(probe: WorkflowProbe, client: WorkflowClient, emit: Emit,
+def run_workflow_probe(probe: WorkflowProbe, client: WorkflowEngine, emit: Emit,
                        stop: threading.Event) -> ProbeResult:
     start = time.monotonic()
     try:
@@ -105,31 +114,107 @@ def run_workflow_probe(probe: WorkflowProbe, client: WorkflowClient, emit: Emit,
                        f"{wf_id} not done within {probe.deadline_s:g}s (state {state})")
 
 
+@dataclass
+class ProbeContext:
+    """What a probe round may use: shared by every probe of a scenario repeat."""
+
+    http: httpx.Client
+    emit: Emit
+    stop: threading.Event
+    workflow: WorkflowEngine | None = None
+    base_urls: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    """One probe type: ``steady_state: [{type: <name>, ...}]``."""
+
+    name: str
+    spec: type[ProbeSpec]
+    run: Callable[[Any, ProbeContext], ProbeResult]
+    doc: str
+
+
+def _workflow_round(probe: WorkflowProbe, ctx: ProbeContext) -> ProbeResult:
+    if ctx.workflow is None:
+        return ProbeResult(False, 0.0, "system.yaml has no 'workflow' section")
+    return run_workflow_probe(probe, ctx.workflow, ctx.emit, ctx.stop)
+
+
+PROBE_ENTRY_POINT_GROUP = "harness.probes"
+BUILTIN_PROBES: tuple[ProbeKind, ...] = (
+    ProbeKind("http", HttpProbe, lambda probe, ctx: run_http_probe(probe, ctx.http, ctx.base_urls),
+              "an HTTP request; ok when the status, latency and an optional JSON check hold"),
+    ProbeKind("workflow", WorkflowProbe, _workflow_round,
+              "submit one work item through system.yaml's workflow; ok when it finishes by deadline_s"),
+    ProbeKind("command", CommandProbe, lambda probe, _ctx: run_command_probe(probe),
+              "run a command; ok when it exits with expect_exit within timeout_s"),
+)
+
+_lock = threading.Lock()
+_kinds: dict[str, ProbeKind] | None = None
+
+
+def probe_kinds() -> dict[str, ProbeKind]:
+    """Name -> kind for every built-in and plugin probe type (the plugins loaded once)."""
+    global _kinds
+    with _lock:
+        if _kinds is None:
+            kinds: dict[str, ProbeKind] = {}
+            register_unique(kinds, BUILTIN_PROBES, "probe type")
+            register_unique(kinds, load_entry_points(PROBE_ENTRY_POINT_GROUP, ProbeKind, "ProbeKind"),
+                            "probe type")
+            _kinds = kinds
+        return _kinds
+
+
+def reset_probe_kinds() -> None:
+    """Forget the loaded catalog, so the next use reads the entry points again (for tests)."""
+    global _kinds
+    with _lock:
+        _kinds = None
+
+
+def resolve_probe(probe: ProbeSpec) -> ProbeSpec:
+    """The probe as its kind's spec model; ``ConfigError`` naming the field if it does not fit."""
+    kinds = probe_kinds()
+    kind = kinds.get(probe.type)
+    if kind is None:
+        raise ConfigError(f"unknown probe type {probe.type!r}; known: {', '.join(sorted(kinds))}", field="type")
+    if isinstance(probe, kind.spec):
+        return probe
+    try:
+        return kind.spec.model_validate(probe.model_dump(by_alias=True))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see `harness schema` for allowed fields)"
+        loc = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"probe {probe.name!r}: {message}", field=loc or None) from None
+
+
 class ProbeSet:
     """Runs a scenario's probes in background threads until ``stop()``."""
 
-    def __init__(self, probes: list[HttpProbe | WorkflowProbe | CommandProbe], emit: Emit,
-                 workflow: WorkflowClient | None, base_urls: dict[str, str] | None = None) -> None:
-        self.probes = probes
+    def __init__(self, probes: list[ProbeSpec], emit: Emit,
+                 workflow: WorkflowEngine | None, base_urls: dict[str, str] | None = None) -> None:
+        """Every probe is resolved through the catalog first (``ConfigError`` if one does not fit)."""
+        self.probes = [resolve_probe(p) for p in probes]
         self.base_urls = base_urls or {}
         self._emit = emit
-        self._workflow = workflow
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.history: dict[str, deque[bool]] = {p.name: deque(maxlen=1000) for p in probes}
         self._http = httpx.Client(trust_env=False)
+        self._context = ProbeContext(self._http, emit, self._stop, workflow, self.base_urls)
+        self._kinds = probe_kinds()
 
-    def _once(self, probe: HttpProbe | WorkflowProbe | CommandProbe) -> ProbeResult:
-        if isinstance(probe, HttpProbe):
-            return run_http_probe(probe, self._http, self.base_urls)
-        if isinstance(probe, CommandProbe):
-            return run_command_probe(probe)
-        if self._workflow is None:
-            return ProbeResult(False, 0.0, "system.yaml has no 'workflow' section")
-        return run_workflow_probe(probe, self._workflow, self._emit, self._stop)
+    def _once(self, probe: ProbeSpec) -> ProbeResult:
+        return self._kinds[probe.type].run(probe, self._context)
 
-    def _loop(self, probe: HttpProbe | WorkflowProbe | CommandProbe) -> None:
+    def _loop(self, probe: ProbeSpec) -> None:
         next_at = time.monotonic()
         while not self._stop.is_set():
             result = self._once(probe)
