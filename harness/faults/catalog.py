@@ -82,7 +82,9 @@ def _params_error(kind: FaultKind, spec: FaultSpec, exc: ValidationError) -> Con
         hint = f"known: {known}" if known else f"{spec.type!r} takes no params"
         return ConfigError(f"{where}: unknown {noun} for {spec.type!r}; {hint}", field=f"params.{key}")
     message = first["msg"].removeprefix("Value error, ")
-    if "must be" not in message:
+    if first["type"] == "missing":
+        message = f"{key!r} is required for {spec.type!r}"
+    elif "must be" not in message:
         message += f", not {first.get('input')!r}"
     return ConfigError(f"{where}: {message}", field=f"params.{key}" if key else "params")
 
