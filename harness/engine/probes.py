@@ -184,7 +184,7 @@ def resolve_probe(probe: ProbeSpec) -> ProbeSpec:
     if isinstance(probe, kind.spec):
         return probe
     try:
-        return kind.spec.model_validate(probe.model_dump(by_alias=True))
+        return kind.spec.model_validate(probe.model_dump(by_alias=True, exclude_unset=True))
     except ValidationError as exc:
         first = exc.errors()[0]
         message = first["msg"].removeprefix("Value error, ")

@@ -211,7 +211,8 @@ faults:
     assert events[0]["ok"] is True and any(e["ok"] is False for e in events)
     bad = text.replace("params: {path:", "params: {pth:")
     (tmp_path / "s.yaml").write_text(bad)
-    with pytest.raises(ConfigError, match=r"s.yaml:5: field 'faults\[0\].params.path': fault 'marker': 'path' is required"):
+    expected = r"s.yaml:5: field 'faults\[0\].params.path': fault 'marker': 'path' is required"
+    with pytest.raises(ConfigError, match=expected):
         validate_with_catalogs(tmp_path / "s.yaml")
 
 
