@@ -18,27 +18,22 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
+from harness.engine.probe_base import Emit, ProbeContext, ProbeKind, ProbeResult
 from harness.engine.workflow import WorkflowEngine
 from harness.errors import ConfigError
 from harness.jsontools import resolve_pointer
 from harness.model.scenario import CommandProbe, HttpProbe, JsonCheck, ProbeSpec, WorkflowProbe
 from harness.plugins import load_entry_points, register_unique
 
-Emit = Callable[..., Any]
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    ok: bool
-    latency_ms: float
-    detail: str = ""
+__all__ = [
+    "BUILTIN_PROBES", "PROBE_ENTRY_POINT_GROUP", "ProbeContext", "ProbeKind", "ProbeResult", "ProbeSet", "probe_kinds",
+    "reset_probe_kinds", "resolve_probe", "run_command_probe", "run_http_probe", "run_workflow_probe",
+]
 
 
 def _check_json(check: JsonCheck, doc: Any) -> str | None:
@@ -112,27 +107,6 @@ def run_workflow_probe(probe: WorkflowProbe, client: WorkflowEngine, emit: Emit,
         stop.wait(0.1)
     return ProbeResult(False, (time.monotonic() - start) * 1000,
                        f"{wf_id} not done within {probe.deadline_s:g}s (state {state})")
-
-
-@dataclass
-class ProbeContext:
-    """What a probe round may use: shared by every probe of a scenario repeat."""
-
-    http: httpx.Client
-    emit: Emit
-    stop: threading.Event
-    workflow: WorkflowEngine | None = None
-    base_urls: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ProbeKind:
-    """One probe type: ``steady_state: [{type: <name>, ...}]``."""
-
-    name: str
-    spec: type[ProbeSpec]
-    run: Callable[[Any, ProbeContext], ProbeResult]
-    doc: str
 
 
 def _workflow_round(probe: WorkflowProbe, ctx: ProbeContext) -> ProbeResult:
