@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from harness.engine import probe_tcp
 from harness.engine.probe_base import Emit, ProbeContext, ProbeKind, ProbeResult
 from harness.engine.workflow import WorkflowEngine
 from harness.errors import ConfigError
@@ -123,6 +124,7 @@ BUILTIN_PROBES: tuple[ProbeKind, ...] = (
               "submit one work item through system.yaml's workflow; ok when it finishes by deadline_s"),
     ProbeKind("command", CommandProbe, lambda probe, _ctx: run_command_probe(probe),
               "run a command; ok when it exits with expect_exit within timeout_s"),
+    probe_tcp.KIND,
 )
 
 _lock = threading.Lock()
