@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 import time
@@ -112,3 +113,23 @@ def test_every_built_in_probe_kind_runs_its_own_spec() -> None:
     assert set(BUILTIN_PROBES) <= set(kinds)
     for name, spec in BUILTIN_PROBES.items():
         assert kinds[name].spec is spec
+
+
+def test_tcp_probe_is_ok_while_the_port_accepts_connections() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    scenario = Scenario.model_validate({"title": "t", "steady_state": [{"type": "tcp", "name": "db", "port": port}]})
+    events: list[dict[str, object]] = []
+    pset = ProbeSet(list(scenario.steady_state), lambda kind, **f: events.append(f), None)
+    assert pset.probes[0].timeout_s == 2.0  # resolved to the tcp spec
+    try:
+        assert probe_kinds()["tcp"].run(pset.probes[0], None).ok
+    finally:
+        listener.close()
+    result = probe_kinds()["tcp"].run(pset.probes[0], None)
+    assert not result.ok and "ConnectionRefused" in result.detail
+    with pytest.raises(ConfigError) as info:
+        ProbeSet([scenario.steady_state[0].model_copy(update={"port": 0})], lambda kind, **f: None, None)
+    assert info.value.field == "port"
