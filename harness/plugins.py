@@ -8,13 +8,16 @@ here, so any layer may use it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from harness.errors import ConfigError
 
-__all__ = ["load_entry_points", "register_unique"]
+__all__ = ["Catalog", "load_entry_points", "register_unique"]
+
+K = TypeVar("K")
 
 
 def load_entry_points(group: str, expected: type, what: str) -> list[Any]:
@@ -51,3 +54,29 @@ def register_unique(into: dict[str, Any], items: Iterable[Any], what: str) -> No
         if item.name in into:
             raise ConfigError(f"{what} {item.name!r} is registered twice (built in or by two plugins)")
         into[item.name] = item
+
+
+class Catalog(Generic[K]):
+    """Name -> kind for one axis (fault types, probe types): the built-ins plus the entry point
+    group's, loaded once, on first use, and thread-safe (probes and faults run on threads)."""
+
+    def __init__(self, group: str, kind_type: type[K], what: str, builtins: Iterable[K]) -> None:
+        self.group, self.kind_type, self.what = group, kind_type, what
+        self._builtins = tuple(builtins)
+        self._lock = threading.Lock()
+        self._kinds: dict[str, K] | None = None
+
+    def kinds(self) -> dict[str, K]:
+        with self._lock:
+            if self._kinds is None:
+                kinds: dict[str, K] = {}
+                register_unique(kinds, self._builtins, self.what)
+                register_unique(kinds, load_entry_points(self.group, self.kind_type, self.kind_type.__name__),
+                                self.what)
+                self._kinds = kinds
+            return self._kinds
+
+    def reset(self) -> None:
+        """Forget the loaded kinds, so the next use reads the entry points again (for tests)."""
+        with self._lock:
+            self._kinds = None

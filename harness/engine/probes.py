@@ -29,11 +29,11 @@ from harness.engine.workflow import WorkflowEngine
 from harness.errors import ConfigError
 from harness.jsontools import resolve_pointer
 from harness.model.scenario import CommandProbe, HttpProbe, JsonCheck, ProbeSpec, WorkflowProbe
-from harness.plugins import load_entry_points, register_unique
+from harness.plugins import Catalog
 
 __all__ = [
-    "BUILTIN_PROBES", "PROBE_ENTRY_POINT_GROUP", "ProbeContext", "ProbeKind", "ProbeResult", "ProbeSet", "probe_kinds",
-    "reset_probe_kinds", "resolve_probe", "run_command_probe", "run_http_probe", "run_workflow_probe",
+    "BUILTIN_PROBES", "PROBES", "PROBE_ENTRY_POINT_GROUP", "ProbeContext", "ProbeKind", "ProbeResult", "ProbeSet",
+    "probe_kinds", "reset_probe_kinds", "resolve_probe", "run_command_probe", "run_http_probe", "run_workflow_probe",
 ]
 
 
@@ -127,28 +127,11 @@ BUILTIN_PROBES: tuple[ProbeKind, ...] = (
     probe_tcp.KIND,
 )
 
-_lock = threading.Lock()
-_kinds: dict[str, ProbeKind] | None = None
-
-
-def probe_kinds() -> dict[str, ProbeKind]:
-    """Name -> kind for every built-in and plugin probe type (the plugins loaded once)."""
-    global _kinds
-    with _lock:
-        if _kinds is None:
-            kinds: dict[str, ProbeKind] = {}
-            register_unique(kinds, BUILTIN_PROBES, "probe type")
-            register_unique(kinds, load_entry_points(PROBE_ENTRY_POINT_GROUP, ProbeKind, "ProbeKind"),
-                            "probe type")
-            _kinds = kinds
-        return _kinds
-
-
-def reset_probe_kinds() -> None:
-    """Forget the loaded catalog, so the next use reads the entry points again (for tests)."""
-    global _kinds
-    with _lock:
-        _kinds = None
+PROBES: Catalog[ProbeKind] = Catalog(PROBE_ENTRY_POINT_GROUP, ProbeKind, "probe type", BUILTIN_PROBES)
+#: name -> kind for every built-in and plugin probe type (the plugins loaded once)
+probe_kinds = PROBES.kinds
+#: forget the loaded kinds, so the next use reads the entry points again (for tests)
+reset_probe_kinds = PROBES.reset
 
 
 def resolve_probe(probe: ProbeSpec) -> ProbeSpec:

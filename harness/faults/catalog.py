@@ -14,7 +14,6 @@ user wrote wrong surfaces as a ``ConfigError`` naming the field, before anything
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,11 +23,12 @@ from harness.faults import network_kinds, process_kinds
 from harness.faults.base import Fault, FaultError, FaultKind, FaultParams, FaultRequest
 from harness.model.scenario import FaultSpec
 from harness.model.system import SystemSpec
-from harness.plugins import load_entry_points, register_unique
+from harness.plugins import Catalog
 
 __all__ = [
     "BUILTIN_KINDS",
     "ENTRY_POINT_GROUP",
+    "FAULTS",
     "build_fault",
     "check_fault",
     "fault_from_ledger",
@@ -40,27 +40,11 @@ __all__ = [
 ENTRY_POINT_GROUP = "harness.faults"
 BUILTIN_KINDS: tuple[FaultKind, ...] = (*network_kinds.KINDS, *process_kinds.KINDS)
 
-_lock = threading.Lock()
-_kinds: dict[str, FaultKind] | None = None
-
-
-def fault_kinds() -> dict[str, FaultKind]:
-    """Name -> kind for every built-in and plugin fault type (the plugins loaded once)."""
-    global _kinds
-    with _lock:
-        if _kinds is None:
-            kinds: dict[str, FaultKind] = {}
-            register_unique(kinds, BUILTIN_KINDS, "fault type")
-            register_unique(kinds, load_entry_points(ENTRY_POINT_GROUP, FaultKind, "FaultKind"), "fault type")
-            _kinds = kinds
-        return _kinds
-
-
-def reset() -> None:
-    """Forget the loaded catalog, so the next use reads the entry points again (for tests)."""
-    global _kinds
-    with _lock:
-        _kinds = None
+FAULTS: Catalog[FaultKind] = Catalog(ENTRY_POINT_GROUP, FaultKind, "fault type", BUILTIN_KINDS)
+#: name -> kind for every built-in and plugin fault type (the plugins loaded once)
+fault_kinds = FAULTS.kinds
+#: forget the loaded kinds, so the next use reads the entry points again (for tests)
+reset = FAULTS.reset
 
 
 def fault_kind(name: str) -> FaultKind:

@@ -9,6 +9,7 @@ since the harness runs nothing else on a system it does not own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -87,11 +88,18 @@ def _supervisor(request: FaultRequest, svc: Service) -> ProcessControl:
     return cast(ProcessControl, request.supervisor)
 
 
-def build_kill(request: FaultRequest) -> Fault:
-    svc = _service(request)
-    if svc.external:
-        return _external(request, svc, None)
-    return KillFault(svc.name, fault_id=request.fault_id, supervisor=_supervisor(request, svc))
+def _builder(cls: type[KillFault | RestartFault]) -> Callable[[FaultRequest], Fault]:
+    """The builder of a fault that is ``cls`` on a supervised service, the allowlisted commands on an external one."""
+    def build(request: FaultRequest) -> Fault:
+        svc = _service(request)
+        if svc.external:
+            return _external(request, svc, None)
+        return cls(svc.name, fault_id=request.fault_id, supervisor=_supervisor(request, svc))
+    return build
+
+
+build_kill = _builder(KillFault)
+build_restart = _builder(RestartFault)
 
 
 def build_pause(request: FaultRequest) -> Fault:
@@ -101,13 +109,6 @@ def build_pause(request: FaultRequest) -> Fault:
         return _external(request, svc, None)
     return PauseFault(svc.name, fault_id=request.fault_id, supervisor=_supervisor(request, svc),
                       ttl_s=request.ttl_s)
-
-
-def build_restart(request: FaultRequest) -> Fault:
-    svc = _service(request)
-    if svc.external:
-        return _external(request, svc, None)
-    return RestartFault(svc.name, fault_id=request.fault_id, supervisor=_supervisor(request, svc))
 
 
 def build_crash(request: FaultRequest) -> Fault:
