@@ -225,8 +225,9 @@ def journal(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def inject_fault(harness_system: HarnessSystem, tmp_path: Path, journal: Any) -> Iterator[Any]:
     """``with inject_fault("latency", edge="risk", params={"latency": 300}):`` — reverted on exit, always."""
-    from harness.faults.guard import CleanupLedger, FaultSession
-    from harness.faults.registry import build_fault
+    from harness.faults.catalog import build_fault
+    from harness.faults.ledger import CleanupLedger
+    from harness.faults.session import FaultSession
     from harness.model.scenario import FaultSpec, FaultTarget
 
     counter = iter(range(10_000))

@@ -4,6 +4,12 @@ Every result is one ``probe`` journal event (probe, ok, latency_ms, detail). The
 latest results are also kept in memory so abort conditions can be evaluated live.
 A workflow probe submits one work item per round and waits for it (up to its
 deadline), so its rounds are as long as the workflow takes.
+
+Probe types are a catalog: each ``ProbeKind`` is a spec model (a ``ProbeSpec`` subclass),
+a ``run(spec, context)`` function and a docs line, registered once in ``BUILTIN_PROBES``.
+Users add their own through the ``harness.probes`` entry point group (docs/scenarios.md);
+a scenario probe of a type the scenario model does not know is checked against its kind's
+spec model here.
 """
 
 from __future__ import annotations
@@ -12,24 +18,23 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
-from harness.engine.workflow import WorkflowClient
+from harness.engine import probe_tcp
+from harness.engine.probe_base import Emit, ProbeContext, ProbeKind, ProbeResult
+from harness.engine.workflow import WorkflowEngine
+from harness.errors import ConfigError
 from harness.jsontools import resolve_pointer
-from harness.model.scenario import CommandProbe, HttpProbe, JsonCheck, WorkflowProbe
+from harness.model.scenario import CommandProbe, HttpProbe, JsonCheck, ProbeSpec, WorkflowProbe
+from harness.plugins import Catalog
 
-Emit = Callable[..., Any]
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    ok: bool
-    latency_ms: float
-    detail: str = ""
+__all__ = [
+    "BUILTIN_PROBES", "PROBES", "PROBE_ENTRY_POINT_GROUP", "ProbeContext", "ProbeKind", "ProbeResult", "ProbeSet",
+    "probe_kinds", "reset_probe_kinds", "resolve_probe", "run_command_probe", "run_http_probe", "run_workflow_probe",
+]
 
 
 def _check_json(check: JsonCheck, doc: Any) -> str | None:
@@ -81,7 +86,7 @@ def run_command_probe(probe: CommandProbe) -> ProbeResult:
     return ProbeResult(True, latency_ms)
 
 
-def run_workflow_probe(probe: WorkflowProbe, client: WorkflowClient, emit: Emit,
+def run_workflow_probe(probe: WorkflowProbe, client: WorkflowEngine, emit: Emit,
                        stop: threading.Event) -> ProbeResult:
     start = time.monotonic()
     try:
@@ -105,31 +110,70 @@ def run_workflow_probe(probe: WorkflowProbe, client: WorkflowClient, emit: Emit,
                        f"{wf_id} not done within {probe.deadline_s:g}s (state {state})")
 
 
+def _workflow_round(probe: WorkflowProbe, ctx: ProbeContext) -> ProbeResult:
+    if ctx.workflow is None:
+        return ProbeResult(False, 0.0, "system.yaml has no 'workflow' section")
+    return run_workflow_probe(probe, ctx.workflow, ctx.emit, ctx.stop)
+
+
+PROBE_ENTRY_POINT_GROUP = "harness.probes"
+BUILTIN_PROBES: tuple[ProbeKind, ...] = (
+    ProbeKind("http", HttpProbe, lambda probe, ctx: run_http_probe(probe, ctx.http, ctx.base_urls),
+              "an HTTP request; ok when the status, latency and an optional JSON check hold"),
+    ProbeKind("workflow", WorkflowProbe, _workflow_round,
+              "submit one work item through system.yaml's workflow; ok when it finishes by deadline_s"),
+    ProbeKind("command", CommandProbe, lambda probe, _ctx: run_command_probe(probe),
+              "run a command; ok when it exits with expect_exit within timeout_s"),
+    probe_tcp.KIND,
+)
+
+PROBES: Catalog[ProbeKind] = Catalog(PROBE_ENTRY_POINT_GROUP, ProbeKind, "probe type", BUILTIN_PROBES)
+#: name -> kind for every built-in and plugin probe type (the plugins loaded once)
+probe_kinds = PROBES.kinds
+#: forget the loaded kinds, so the next use reads the entry points again (for tests)
+reset_probe_kinds = PROBES.reset
+
+
+def resolve_probe(probe: ProbeSpec) -> ProbeSpec:
+    """The probe as its kind's spec model; ``ConfigError`` naming the field if it does not fit."""
+    kinds = probe_kinds()
+    kind = kinds.get(probe.type)
+    if kind is None:
+        raise ConfigError(f"unknown probe type {probe.type!r}; known: {', '.join(sorted(kinds))}", field="type")
+    if isinstance(probe, kind.spec):
+        return probe
+    try:
+        return kind.spec.model_validate(probe.model_dump(by_alias=True, exclude_unset=True))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see `harness schema` for allowed fields)"
+        loc = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"probe {probe.name!r}: {message}", field=loc or None) from None
+
+
 class ProbeSet:
     """Runs a scenario's probes in background threads until ``stop()``."""
 
-    def __init__(self, probes: list[HttpProbe | WorkflowProbe | CommandProbe], emit: Emit,
-                 workflow: WorkflowClient | None, base_urls: dict[str, str] | None = None) -> None:
-        self.probes = probes
+    def __init__(self, probes: list[ProbeSpec], emit: Emit,
+                 workflow: WorkflowEngine | None, base_urls: dict[str, str] | None = None) -> None:
+        """Every probe is resolved through the catalog first (``ConfigError`` if one does not fit)."""
+        self.probes = [resolve_probe(p) for p in probes]
         self.base_urls = base_urls or {}
         self._emit = emit
-        self._workflow = workflow
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.history: dict[str, deque[bool]] = {p.name: deque(maxlen=1000) for p in probes}
         self._http = httpx.Client(trust_env=False)
+        self._context = ProbeContext(self._http, emit, self._stop, workflow, self.base_urls)
+        self._kinds = probe_kinds()
 
-    def _once(self, probe: HttpProbe | WorkflowProbe | CommandProbe) -> ProbeResult:
-        if isinstance(probe, HttpProbe):
-            return run_http_probe(probe, self._http, self.base_urls)
-        if isinstance(probe, CommandProbe):
-            return run_command_probe(probe)
-        if self._workflow is None:
-            return ProbeResult(False, 0.0, "system.yaml has no 'workflow' section")
-        return run_workflow_probe(probe, self._workflow, self._emit, self._stop)
+    def _once(self, probe: ProbeSpec) -> ProbeResult:
+        return self._kinds[probe.type].run(probe, self._context)
 
-    def _loop(self, probe: HttpProbe | WorkflowProbe | CommandProbe) -> None:
+    def _loop(self, probe: ProbeSpec) -> None:
         next_at = time.monotonic()
         while not self._stop.is_set():
             result = self._once(probe)

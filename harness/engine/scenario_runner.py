@@ -25,7 +25,7 @@ import httpx
 
 from harness.engine.journal import JournalWriter
 from harness.engine.probes import ProbeSet
-from harness.engine.workflow import WorkflowClient
+from harness.engine.workflow import open_workflow
 from harness.faults.base import Fault
 from harness.model.scenario import PHASES, SUBMIT_TASK, FaultSpec, Scenario
 from harness.model.system import SystemSpec
@@ -95,7 +95,7 @@ class ScenarioRunner:
         self.settle_s = settle_s
         # game days: a facilitator confirms each phase (and takes notes) before it starts
         self.before_phase = before_phase
-        self.workflow = WorkflowClient(system.workflow, run_id=run_id) if system.workflow else None
+        self.workflow = open_workflow(system.workflow, run_id=run_id) if system.workflow else None
         self._submitted: dict[str, str] = {}
         self._sub_lock = threading.Lock()
         self._samples: deque[tuple[float, bool]] = deque(maxlen=20000)

@@ -1,4 +1,8 @@
-"""A generic client for "submit one unit of work, then poll it" (``system.yaml: workflow``).
+"""Workflow engines: "submit one unit of work, then poll it" (``system.yaml: workflow``).
+
+``WorkflowEngine`` is what probes and the end-of-scenario accounting use; ``WORKFLOW_ENGINES``
+maps ``workflow.engine`` to a factory, so another engine (e.g. Temporal) is one module and
+one registration. ``http`` (the default) is ``WorkflowClient``: an HTTP submit and status URL.
 
 Used by workflow probes and by the end-of-scenario accounting that matches every
 submitted workflow to an outcome. Templates: in the body, ``{n}`` becomes a counter
@@ -12,12 +16,41 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 import httpx
 
+from harness.errors import ConfigError
 from harness.jsontools import render_template, resolve_pointer
 from harness.model.system import WorkflowApi
+
+Outcome = Literal["done", "failed", "pending"]
+
+
+class WorkflowEngine(Protocol):
+    """Submit work and read its state; errors while talking to the system are ``httpx.HTTPError``."""
+
+    def submit(self, body: dict[str, Any] | None = None) -> tuple[str, str]:
+        """Submit one work item; return ``(workflow_id, idempotency_key)``."""
+        ...
+
+    def state(self, workflow_id: str) -> str:
+        """The engine's state string, ``UNKNOWN`` if it has no record of the workflow."""
+        ...
+
+    def is_done(self, state: str) -> bool: ...
+
+    def is_failed(self, state: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def outcome(engine: WorkflowEngine, state: str) -> Outcome:
+    """What a state means for the run: finished, failed, or not settled yet."""
+    if engine.is_done(state):
+        return "done"
+    return "failed" if engine.is_failed(state) else "pending"
 
 _counter = itertools.count(1)
 
@@ -61,3 +94,17 @@ class WorkflowClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+EngineFactory = Callable[..., WorkflowEngine]
+#: ``system.yaml: workflow.engine`` -> factory ``(api, *, run_id) -> WorkflowEngine``
+WORKFLOW_ENGINES: dict[str, EngineFactory] = {"http": WorkflowClient}
+
+
+def open_workflow(api: WorkflowApi, *, run_id: str = "") -> WorkflowEngine:
+    """The engine ``api.engine`` names; ``ConfigError`` (field ``workflow.engine``) for an unknown one."""
+    factory = WORKFLOW_ENGINES.get(api.engine)
+    if factory is None:
+        raise ConfigError(f"unknown workflow engine {api.engine!r}; known: {', '.join(sorted(WORKFLOW_ENGINES))}",
+                          field="workflow.engine")
+    return factory(api, run_id=run_id)

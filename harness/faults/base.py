@@ -12,12 +12,26 @@ Faults whose TTL the target enforces by itself may hold it as a *lease*: injecte
 a short TTL, and renewed while the fault is active, so the fault dies soon after the
 process holding it. Such a fault has a ``renewable`` property and a ``renew()``
 method (``Renewable``); the ``FaultSession`` calls ``renew()`` about every second.
+
+A fault *kind* (``FaultKind``) is what a scenario's ``type`` names: its params model,
+the builder that turns a spec into a ``Fault`` for one system, and a docs line. The
+catalog (``harness.faults.catalog``) holds one ``FaultKind`` per type.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.model.scenario import FaultSpec
+from harness.model.system import SystemSpec
+
+#: where a fault lands: network and http faults on an edge's proxy, process faults on a service
+Family = Literal["network", "http", "process"]
 
 
 class Fault(abc.ABC):
@@ -67,3 +81,51 @@ class Renewable(Protocol):
     def renew(self) -> None:
         """Extend the lease; ``LeaseLost`` if the fault is gone, ``FaultError`` if the target is unreachable."""
         ...
+
+
+class FaultParams(BaseModel):
+    """Base of every fault kind's params model: unknown params are errors, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class FaultRequest:
+    """Everything a builder gets: the spec, its validated params, the system and the run's choices.
+
+    ``ttl_s`` is the dead-man TTL (fault duration plus a margin); ``supervisor`` is the
+    ``harness.faults.process.ProcessControl`` of supervised services, if any.
+    """
+
+    spec: FaultSpec
+    params: FaultParams
+    system: SystemSpec
+    fault_id: str
+    ttl_s: float
+    supervisor: Any = None
+
+    @property
+    def where(self) -> str:
+        """How error messages name this fault."""
+        return f"fault {self.spec.name or self.spec.type!r}"
+
+
+#: rebuilds a fault from its ledger entry (``Fault.ledger_entry()``) for ``harness cleanup``
+Restorer = Callable[[dict[str, Any], Any], Fault]
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    """One fault type of the catalog: a scenario's ``type: <name>``.
+
+    ``restorers`` maps the ``kind`` field of the ledger entries this kind's faults write
+    to a function that rebuilds the fault (with the supervisor, if any) so cleanup can
+    revert it from another process.
+    """
+
+    name: str
+    family: Family
+    params: type[FaultParams]
+    build: Callable[[FaultRequest], Fault]
+    doc: str
+    restorers: Mapping[str, Restorer] = field(default_factory=dict)

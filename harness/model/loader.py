@@ -7,6 +7,7 @@ so the user reads ``scenarios/x.yaml:12: field 'faults[0].type': ...``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,6 +59,12 @@ def _line_of(tree: Any, loc: tuple[int | str, ...]) -> int | None:
     return None if line is None else line + 1
 
 
+def line_of_field(tree: Any, field: str) -> int | None:
+    """Best line (1-based) for a field path as ``ConfigError`` names it (``faults[0].params.x``)."""
+    loc = tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field))
+    return _line_of(tree, loc)
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     previous: int | str | None = None
@@ -65,7 +72,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
         after_index, previous = isinstance(previous, int), part
         if isinstance(part, int):
             out += f"[{part}]"
-        elif (after_index and part in {"http", "workflow", "command"}) or "[" in str(part):
+        elif (after_index and part in {"http", "workflow", "command", "other"}) or "[" in str(part):
             # pydantic's discriminated-union tag (probes[0].workflow...), not a user field;
             # system.yaml's own ``workflow`` section is a field and stays
             continue

@@ -4,36 +4,24 @@ Phases run in order ``baseline -> inject -> observe -> revert -> recover``. Faul
 injected at ``inject`` start plus their ``at_s`` offset, stay on through ``observe``
 (or for their own ``duration_s``), and are all reverted at ``revert``. Probes run the
 whole time; load starts before ``baseline``.
+
+Which fault and probe types exist is not this module's business: a fault's ``type`` and
+``params`` and a probe of a type not declared here are checked against the catalogs
+(``harness.faults.catalog``, ``harness.engine.probes``), which users extend through the
+``harness.faults`` and ``harness.probes`` entry points.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from harness.jsontools import check_placeholders
 from harness.model.durations import Duration
 
 PHASES: tuple[str, ...] = ("baseline", "inject", "observe", "revert", "recover")
 Phase = Literal["baseline", "inject", "observe", "revert", "recover"]
-
-NETWORK_FAULTS = (
-    "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down",
-)
-HTTP_FAULTS = (
-    "http_status", "http_abort", "http_delay", "json_truncate", "json_malform", "schema_drift",
-    "wrong_value", "fail_first_n", "stream_cut",
-)
-PROCESS_FAULTS = ("kill", "pause", "restart", "crash_orchestrator")
-FAULT_TYPES = NETWORK_FAULTS + HTTP_FAULTS + PROCESS_FAULTS
-FaultType = Literal[
-    "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down",
-    "http_status", "http_abort", "http_delay", "json_truncate", "json_malform", "schema_drift",
-    "wrong_value", "fail_first_n", "stream_cut",
-    "kill", "pause", "restart", "crash_orchestrator",
-]
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -56,9 +44,23 @@ class JsonCheck(_Strict):
     max: float | None = None
 
 
-class HttpProbe(_Strict):
-    type: Literal["http"]
+class ProbeSpec(BaseModel):
+    """What every probe has; the base of every probe type's spec model.
+
+    A probe whose ``type`` is not one of the types below parses as a plain ``ProbeSpec``
+    (its other fields kept as extras) and is checked against its own spec model by the
+    probe catalog (``harness.engine.probes``).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(min_length=1)
     name: str
+    interval_s: Duration = 1.0
+
+
+class HttpProbe(ProbeSpec):
+    type: Literal["http"]
     url: str | None = Field(default=None, description="absolute URL; or use service + path")
     service: str | None = Field(default=None, description="service in system.yaml whose base_url is used")
     path: str = "/"
@@ -86,26 +88,40 @@ class HttpProbe(_Strict):
         return base_urls[self.service].rstrip("/") + "/" + self.path.lstrip("/")
 
 
-class WorkflowProbe(_Strict):
+class WorkflowProbe(ProbeSpec):
     """Submit one unit of work through the system's workflow API; it must finish by a deadline."""
 
+    model_config = ConfigDict(extra="forbid")
+
     type: Literal["workflow"]
-    name: str
     deadline_s: Duration = 10.0
     body: Annotated[dict[str, Any], AfterValidator(check_placeholders)] | None = None
-    interval_s: Duration = 1.0
 
 
-class CommandProbe(_Strict):
+class CommandProbe(ProbeSpec):
+    model_config = ConfigDict(extra="forbid")
+
     type: Literal["command"]
-    name: str
     command: list[str] = Field(min_length=1)
     expect_exit: int = 0
-    interval_s: Duration = 1.0
     timeout_s: Duration = 5.0
 
 
-Probe = Annotated[HttpProbe | WorkflowProbe | CommandProbe, Field(discriminator="type")]
+#: probe types whose spec is part of the scenario model (checked, with lines, while loading)
+BUILTIN_PROBES: dict[str, type[ProbeSpec]] = {"http": HttpProbe, "workflow": WorkflowProbe, "command": CommandProbe}
+_OTHER_PROBE = "other"
+
+
+def _probe_tag(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind if kind in BUILTIN_PROBES else _OTHER_PROBE
+
+
+Probe = Annotated[
+    Annotated[HttpProbe, Tag("http")] | Annotated[WorkflowProbe, Tag("workflow")]
+    | Annotated[CommandProbe, Tag("command")] | Annotated[ProbeSpec, Tag(_OTHER_PROBE)],
+    Discriminator(_probe_tag),
+]
 
 
 LoadTask = Literal["submit", "status", "health"]
@@ -141,7 +157,10 @@ class FaultTarget(_Strict):
 
 
 class FaultSpec(_Strict):
-    type: FaultType
+    """One fault of a scenario. ``type`` and ``params`` are checked by the fault catalog
+    (``harness.faults.catalog``) when the scenario is validated or built for a system."""
+
+    type: str = Field(min_length=1, description="fault type; `harness faults list` shows them all")
     target: FaultTarget
     name: str | None = None
     at_s: Duration = Field(default=0.0, description="offset from the start of the inject phase")
@@ -149,14 +168,6 @@ class FaultSpec(_Strict):
     stream: Literal["upstream", "downstream"] = "downstream"
     toxicity: float = Field(default=1.0, ge=0.0, le=1.0)
     params: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _process_faults_target_services(self) -> FaultSpec:
-        if self.type in PROCESS_FAULTS and self.target.service is None:
-            raise ValueError(f"process fault {self.type!r} needs 'target: {{service: NAME}}'")
-        if self.type not in PROCESS_FAULTS and self.target.edge is None:
-            raise ValueError(f"network/HTTP fault {self.type!r} needs 'target: {{edge: NAME}}'")
-        return self
 
 
 class AbortCondition(_Strict):

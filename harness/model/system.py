@@ -83,6 +83,8 @@ class ProxySpec(_Strict):
 class WorkflowApi(_Strict):
     """How to submit one unit of work and poll it."""
 
+    engine: str = Field(default="http", min_length=1,
+                        description="workflow engine (harness.engine.workflow): http = submit_url + status_url")
     submit_url: str
     submit_method: Literal["POST", "PUT"] = "POST"
     body: Annotated[dict[str, object], AfterValidator(check_placeholders)] = Field(

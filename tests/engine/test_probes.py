@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 import time
@@ -11,8 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from harness.engine.probes import ProbeSet, run_command_probe, run_http_probe
-from harness.model.scenario import CommandProbe, HttpProbe
+from harness.engine.probes import ProbeSet, probe_kinds, resolve_probe, run_command_probe, run_http_probe
+from harness.errors import ConfigError
+from harness.model.scenario import BUILTIN_PROBES, CommandProbe, HttpProbe, ProbeSpec, Scenario
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -90,3 +92,44 @@ def test_probe_set_emits_on_interval_and_counts_consecutive_failures(server: str
     assert len(downs) >= 5 and not any(e["ok"] for e in downs)
     assert pset.consecutive_failures("down") == len(downs)
     assert pset.consecutive_failures("up") == 0
+
+
+def test_a_probe_of_an_unknown_type_or_with_a_bad_field_is_a_config_error() -> None:
+    """Types the scenario model does not know are checked by the probe catalog before any probe runs."""
+    scenario = Scenario.model_validate({"title": "t", "steady_state": [{"type": "tcpp", "name": "t", "port": 1}]})
+    with pytest.raises(ConfigError, match="unknown probe type 'tcpp'; known: command, http, ") as info:
+        ProbeSet(list(scenario.steady_state), lambda kind, **f: None, None)
+    assert info.value.field == "type"
+    generic = ProbeSpec(type="http", name="h", url="http://127.0.0.1:1/", bogus=1)
+    with pytest.raises(ConfigError, match="probe 'h': unknown field") as info:
+        resolve_probe(generic)
+    assert info.value.field == "bogus"
+    resolved = resolve_probe(ProbeSpec(type="http", name="h", url="http://127.0.0.1:1/"))
+    assert isinstance(resolved, HttpProbe) and resolved.interval_s == 0.25
+
+
+def test_every_built_in_probe_kind_runs_its_own_spec() -> None:
+    kinds = probe_kinds()
+    assert set(BUILTIN_PROBES) <= set(kinds)
+    for name, spec in BUILTIN_PROBES.items():
+        assert kinds[name].spec is spec
+
+
+def test_tcp_probe_is_ok_while_the_port_accepts_connections() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    scenario = Scenario.model_validate({"title": "t", "steady_state": [{"type": "tcp", "name": "db", "port": port}]})
+    events: list[dict[str, object]] = []
+    pset = ProbeSet(list(scenario.steady_state), lambda kind, **f: events.append(f), None)
+    assert pset.probes[0].timeout_s == 2.0  # resolved to the tcp spec
+    try:
+        assert probe_kinds()["tcp"].run(pset.probes[0], None).ok
+    finally:
+        listener.close()
+    result = probe_kinds()["tcp"].run(pset.probes[0], None)
+    assert not result.ok and "ConnectionRefused" in result.detail
+    with pytest.raises(ConfigError) as info:
+        ProbeSet([scenario.steady_state[0].model_copy(update={"port": 0})], lambda kind, **f: None, None)
+    assert info.value.field == "port"

@@ -58,12 +58,44 @@ def test_good_files_load() -> None:
 
 
 def test_error_names_file_line_and_field() -> None:
-    broken = GOOD_SCENARIO.replace("type: latency", "type: latensy")
+    broken = GOOD_SCENARIO.replace("target: {edge: risk}", "target: {edge: risk}\n    toxicity: 2")
     with pytest.raises(ConfigError) as info:
         load_text(broken, Scenario, "scenarios/x.yaml")
     message = str(info.value)
-    assert message.startswith("scenarios/x.yaml:9: field 'faults[0].type'")
-    assert "latensy" in message
+    assert message.startswith("scenarios/x.yaml:11: field 'faults[0].toxicity'")
+    assert "2" in message
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("type: latency", "type: latensy", "x.yaml:9: field 'faults[0].type': unknown fault type 'latensy'"),
+    ("{latency: 300, jitter: 10}", "{latency: 300, jiter: 10}",
+     "x.yaml:11: field 'faults[0].params.jiter': fault 'latency': unknown attribute for 'latency'"),
+    ("{latency: 300, jitter: 10}", "{latency: -3}",
+     "x.yaml:11: field 'faults[0].params.latency': fault 'latency': must be a non-negative integer"),
+    ("target: {edge: risk}", "target: {service: risk}", "x.yaml:10: field 'faults[0].target': network fault"),
+    ("type: http", "type: htp", "x.yaml:5: field 'steady_state[0].type': unknown probe type 'htp'"),
+])
+def test_catalog_errors_name_file_line_and_field(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    """Fault and probe types are the catalogs' business; `harness validate` still points at the line."""
+    from harness.cli.validate import validate_with_catalogs
+
+    path = tmp_path / "x.yaml"
+    path.write_text(GOOD_SCENARIO.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        validate_with_catalogs(path)
+    assert str(info.value).startswith(f"{tmp_path}/{expected}"), str(info.value)
+
+
+def test_validate_command_accepts_the_good_scenario_and_refuses_an_unknown_engine(tmp_path: Path) -> None:
+    from harness.cli.validate import validate_with_catalogs
+
+    (tmp_path / "s.yaml").write_text(GOOD_SCENARIO, encoding="utf-8")
+    assert isinstance(validate_with_catalogs(tmp_path / "s.yaml"), Scenario)
+    system = GOOD_SYSTEM + "workflow: {engine: temporall, submit_url: 'http://127.0.0.1:1/w', status_url: x}\n"
+    (tmp_path / "system.yaml").write_text(system, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"field 'workflow.engine': unknown workflow engine 'temporall'") as info:
+        validate_with_catalogs(tmp_path / "system.yaml")
+    assert info.value.line == system.count("\n")
 
 
 def test_unknown_field_is_named_with_its_line() -> None:

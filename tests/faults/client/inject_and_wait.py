@@ -16,9 +16,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from harness.faults.base import Fault
-from harness.faults.guard import CleanupLedger, FaultSession
+from harness.faults.ledger import CleanupLedger
 from harness.faults.network import ProxyDownFault, ToxicFault
 from harness.faults.process import PauseFault
+from harness.faults.session import FaultSession
 
 
 class SlowRevertFault(Fault):

@@ -16,16 +16,10 @@ from hypothesis import strategies as st
 
 from harness.errors import SafetyError
 from harness.faults.base import Fault, FaultError
-from harness.faults.guard import (
-    CleanupLedger,
-    FaultSession,
-    check_environment,
-    check_target,
-    cleanup,
-    is_loopback,
-    parse_host,
-)
+from harness.faults.ledger import CleanupLedger, cleanup
+from harness.faults.session import FaultSession
 from harness.model.system import SystemSpec
+from harness.system.safety import check_environment, check_target, is_loopback, parse_host
 
 
 class RecordingFault(Fault):

@@ -14,8 +14,9 @@ import pytest
 
 from harness.faults import lease, network
 from harness.faults.base import Fault
-from harness.faults.guard import CleanupLedger, FaultSession
+from harness.faults.ledger import CleanupLedger
 from harness.faults.network import ProxyDownFault, ToxicFault
+from harness.faults.session import FaultSession
 from harness.system.ports import free_port
 from tests.faults.client._helpers import wait_for
 from tests.faults.client.conftest import ProxyServer

@@ -10,9 +10,9 @@ import pytest
 
 from harness.errors import ConfigError, SafetyError
 from harness.faults.base import FaultError
+from harness.faults.catalog import build_fault, fault_from_ledger, fault_kind
 from harness.faults.network import LEASE_S, ProxyDownFault, ToxicFault
-from harness.faults.registry import build_fault, fault_from_ledger
-from harness.model.scenario import HTTP_FAULTS, FaultSpec, FaultTarget
+from harness.model.scenario import FaultSpec, FaultTarget
 from harness.model.system import SystemSpec
 from harness.system.ports import free_port
 from tests.faults.client._helpers import wait_for
@@ -57,7 +57,7 @@ KINDS: list[tuple[str, dict[str, Any]]] = [
 def test_each_toxic_kind_reaches_the_proxy_api_with_its_ttl(proxy_server: ProxyServer, kind: str,
                                                             params: dict[str, Any]) -> None:
     proxy_server.create(name := proxy_server.new_name())
-    stream = "downstream" if kind in HTTP_FAULTS else "upstream"  # HTTP toxics act on responses
+    stream = "downstream" if fault_kind(kind).family == "http" else "upstream"  # HTTP toxics act on responses
     spec = FaultSpec(type=kind, target=FaultTarget(edge="orch->agent"), stream=stream,
                      toxicity=0.75, params=params)
     fault = build_fault(spec, _system(proxy_server.api, name), fault_id=f"f-{kind}", ttl_s=42.5)
@@ -145,9 +145,9 @@ def test_registry_errors_name_the_field() -> None:
          "params.latency", "non-negative integer"),
         (FaultSpec(type="latency", target=FaultTarget(edge="agent"), params={"latency": 1.5}),
          "params.latency", "non-negative integer"),
-        (FaultSpec(type="down", target=FaultTarget(edge="agent"), params={"x": 1}), "params", "no params"),
+        (FaultSpec(type="down", target=FaultTarget(edge="agent"), params={"x": 1}), "params.x", "no params"),
         (FaultSpec(type="http_status", target=FaultTarget(edge="agent"), params={"status": 999}),
-         "params", "status"),
+         "params.status", "status"),
         (FaultSpec(type="http_status", target=FaultTarget(edge="agent"), stream="upstream"),
          "stream", "downstream"),
         (FaultSpec(type="kill", target=FaultTarget(service="ghost")), "target.service", "unknown service"),
@@ -190,7 +190,8 @@ def test_a_stale_toxic_with_the_same_id_is_taken_over(proxy_server: ProxyServer)
 
 
 def test_secret_headers_in_toxic_attributes_stay_off_disk(proxy_server: ProxyServer, tmp_path: Any) -> None:
-    from harness.faults.guard import CleanupLedger, FaultSession
+    from harness.faults.ledger import CleanupLedger
+    from harness.faults.session import FaultSession
 
     proxy_server.create(name := proxy_server.new_name())
     fault = ToxicFault(proxy_server.api, name, "http_status", fault_id="sec", ttl_s=30,

@@ -11,6 +11,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.faults.base import FaultError
+from harness.faults.catalog import build_fault, fault_from_ledger
 from harness.faults.process import (
     CrashOrchestratorFault,
     ExternalCommandFault,
@@ -23,7 +24,6 @@ from harness.faults.process import (
     process_state,
     redact_argv,
 )
-from harness.faults.registry import build_fault, fault_from_ledger
 from harness.model.scenario import FaultSpec, FaultTarget
 from harness.model.system import SystemSpec
 from tests.faults.client._helpers import ChildSupervisor, reachable, stopped, wait_for
@@ -269,7 +269,8 @@ def test_with_the_sandbox_supervisor_pause_and_stopped_system(real_sup: tuple[An
 
 
 def test_faults_on_a_stopped_service_fail_cleanly(real_sup: tuple[Any, str], tmp_path: Path) -> None:
-    from harness.faults.guard import CleanupLedger, FaultSession
+    from harness.faults.ledger import CleanupLedger
+    from harness.faults.session import FaultSession
 
     supervisor, _url = real_sup
     supervisor.stop("agent", grace_s=1)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.faults.base import Fault
-from harness.faults.registry import build_fault
+from harness.faults.catalog import build_fault
 from harness.model.loader import load_scenario
 from harness.model.system import SystemSpec
 from tests.faults.client._helpers import ChildSupervisor

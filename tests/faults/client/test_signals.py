@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.faults.guard import CleanupLedger
+from harness.faults.ledger import CleanupLedger
 from harness.faults.process import find_watchdogs
 from tests.faults.client._helpers import ROOT, kill_tree, stopped, wait_for
 from tests.faults.client.conftest import ProxyServer
