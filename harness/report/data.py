@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from harness.errors import ConfigError
 from harness.model.journal import Event, parse_journal_lines
 from harness.model.scorecard import Scorecard
-from harness.telemetry.redact import redact
+from harness.redact import redact
 
 __all__ = [
     "Bucket", "FaultWindow", "Marker", "RunData", "Timeline",
