@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.jsontools import write_atomic
 from harness.model.scorecard import Scorecard
 
 __all__ = ["write_reports"]
@@ -52,7 +53,4 @@ def write_reports(run_dir: Path, *, history: Path | None, baseline: Scorecard | 
 
 def _write(path: Path, data: bytes) -> Path:
     """Write via a temp file and rename, so a reader never sees half a report."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, data)

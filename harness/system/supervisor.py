@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from harness.errors import HarnessError
+from harness.jsontools import write_atomic
 from harness.redact import redact
 
 
@@ -133,9 +134,7 @@ class Supervisor:
             spec = asdict(rec.spec)
             spec["env"] = redact(spec["env"])  # the state file is on disk: no secrets in it
             procs[name] = {"spec": spec, "pid": rec.pid, "start_time": rec.start_time, "log": rec.log}
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": 1, "processes": procs, "meta": self.meta}, indent=2))
-        os.replace(tmp, self.state_file)
+        write_atomic(self.state_file, json.dumps({"version": 1, "processes": procs, "meta": self.meta}, indent=2))
 
     # ------------------------------------------------------------ queries
 

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from harness.errors import ConfigError
+from harness.jsontools import write_atomic
 from harness.model.journal import parse_journal_lines
 from harness.model.scorecard import ContractResult, Scorecard, TelemetryIntake
 from harness.model.system import SideEffect
@@ -115,12 +116,7 @@ def read_contracts(path: Path) -> list[ContractResult]:
 
 def write_scorecard(card: Scorecard, path: str | os.PathLike[str]) -> Path:
     """Write ``scorecard.json`` atomically (tmp file + rename), so a reader never sees half."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return write_atomic(path, card.model_dump_json(indent=2) + "\n")
 
 
 def _read_json_object(path: Path) -> dict[str, Any]:
