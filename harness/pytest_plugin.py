@@ -168,18 +168,19 @@ def _failure_message(result: Any) -> str:
     for outcome in result.outcomes:
         if outcome.aborted:
             lines.append(f"aborted: {outcome.reason}")
-    card = result.run_dir / "scorecard.json"
-    if card.exists():
-        data = json.loads(card.read_text())
-        for scen in data.get("scenarios", []):
-            for rep in scen.get("repeats", []):
-                for slo in rep.get("slos", []):
-                    if not slo.get("passed"):
-                        lines.append(f"SLO failed: {slo['metric']} in {slo['phase']}: actual {slo.get('actual')} "
-                                     f"(min {slo.get('min')}, max {slo.get('max')})")
-        lost = data.get("integrity", {}).get("lost", [])
-        if lost:
-            lines.append(f"lost work items: {[w['workflow_id'] for w in lost]}")
+    from harness.runfolder import RunFolder  # lazy: this plugin loads in every pytest session
+
+    folder = RunFolder(result.run_dir)
+    if folder.scorecard.exists():
+        card = folder.read_scorecard()
+        for scen in card.scenarios:
+            for rep in scen.repeats:
+                for slo in rep.slos:
+                    if not slo.passed:
+                        lines.append(f"SLO failed: {slo.metric} in {slo.phase}: actual {slo.actual} "
+                                     f"(min {slo.min}, max {slo.max})")
+        if card.integrity.lost:
+            lines.append(f"lost work items: {[w.workflow_id for w in card.integrity.lost]}")
     return "\n".join(lines)
 
 
@@ -189,7 +190,9 @@ def _allure_steps(run_dir: Path) -> None:
         import allure
     except ImportError:
         return
-    journal = run_dir / "journal.jsonl"
+    from harness.runfolder import RunFolder  # lazy: this plugin loads in every pytest session
+
+    journal = RunFolder(run_dir).journal
     if not journal.exists():
         return
     phases: dict[str, list[str]] = {}
@@ -217,8 +220,9 @@ def harness_system(request: pytest.FixtureRequest) -> HarnessSystem:
 def journal(tmp_path: Path) -> Iterator[Any]:
     """A journal writer for a hand-written chaos test; read it back with ``journal.path``."""
     from harness.engine.journal import JournalWriter
+    from harness.runfolder import RunFolder
 
-    with JournalWriter(tmp_path / "journal.jsonl") as writer:
+    with JournalWriter(RunFolder(tmp_path).journal) as writer:
         yield writer
 
 

@@ -29,6 +29,7 @@ from harness.errors import ConfigError
 from harness.model.loader import load_scenario
 from harness.model.scenario import Scenario
 from harness.model.system import SystemSpec
+from harness.runfolder import RunFolder
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -151,9 +152,8 @@ def execute_run(
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     random.seed(seed)
     run_id = run_id or new_run_id()
-    run_dir = out_root / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    _point_latest(out_root, run_id)
+    folder = RunFolder.create(out_root, run_id)
+    run_dir = folder.root
     result = RunResult(run_id, run_dir, EXIT_OK)
     say = on_event or (lambda _msg: None)
     status = status or LiveStatus()
@@ -171,13 +171,13 @@ def execute_run(
         if load_overrides:
             profile = profile.model_copy(update=load_overrides)
         health = next((s.health_url for s in system.services if s.kind == "orchestrator"), None)
-        return LoadGenerator(profile, system.workflow, out_dir=run_dir / "load" / f"{name}-r{repeat}",
+        return LoadGenerator(profile, system.workflow, out_dir=folder.load_dir(name, repeat),
                              seed=seed, on_sample=on_sample, health_url=health,
                              max_runtime_s=max_runtime_s, run_id=run_id)
 
     start_wall = time.time()
     interrupted = False
-    with JournalWriter(run_dir / "journal.jsonl") as journal:
+    with JournalWriter(folder.journal) as journal:
         journal.emit("run_start", run_id=run_id, system=system.name, seed=seed, git_sha=git_sha(),
                      versions=_versions(), scenarios=[n for n, _ in scenarios], overrides=overrides,
                      pid=os.getpid(), leftovers_reverted=leftovers)
@@ -212,29 +212,19 @@ def execute_run(
             code = EXIT_INTERRUPTED if interrupted else (EXIT_ABORTED if aborted else EXIT_OK)
             journal.emit("run_end", exit_code=code, aborted=aborted)
             result.exit_code = code
-    collect_telemetry(system, run_dir, start_wall=start_wall, end_wall=time.time(), system_path=system_path,
+    collect_telemetry(system, folder, start_wall=start_wall, end_wall=time.time(), system_path=system_path,
                       say=say)
     if interrupted:
         return result
-    contracts_held = not contract_suites or _run_contracts(system, contract_suites, result.run_dir, seed, say)
+    contracts_held = not contract_suites or _run_contracts(system, contract_suites, folder, seed, say)
     if not contracts_held and result.exit_code == EXIT_OK:
         result.exit_code = EXIT_FAILED
     if score:
-        _score_and_report(result, out_root, say)
+        _score_and_report(result, folder, say)
     return result
 
 
-def _point_latest(out_root: Path, run_id: str) -> None:
-    """``<out_root>/latest`` -> the newest run folder (replaced atomically), for scripts and people."""
-    link, tmp = out_root / "latest", out_root / f".latest-{run_id}"
-    try:
-        tmp.symlink_to(run_id, target_is_directory=True)
-        os.replace(tmp, link)
-    except OSError:  # a filesystem without symlinks: nothing depends on the link
-        tmp.unlink(missing_ok=True)
-
-
-def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, seed: int,
+def _run_contracts(system: SystemSpec, suites: Sequence[str], folder: RunFolder, seed: int,
                    say: Callable[[str], None]) -> bool:
     """Contract suites against the (recovered) system; results land in contracts.json for scoring.
     Each failure is said in one line (a service that is down must not hide in a file); returns
@@ -243,8 +233,8 @@ def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, see
     from harness.contracts.run import run_all
 
     say(f"contract suites: {', '.join(suites)} ...")
-    results = run_all(system, suites=suites, seed=seed, report_dir=run_dir / "contracts")
-    write_results(results, run_dir)
+    results = run_all(system, suites=suites, seed=seed, report_dir=folder.contracts_dir)
+    write_results(results, folder.root)
     failed = sum(r.failed for r in results)
     say(f"contracts: {sum(r.passed for r in results)} checks passed, {failed} failed")
     for r in results:
@@ -269,15 +259,15 @@ def _clean_leftovers(ledger_path: Path, supervisor: Any, say: Callable[[str], No
     return done
 
 
-def _score_and_report(result: RunResult, out_root: Path, say: Callable[[str], None]) -> None:
+def _score_and_report(result: RunResult, folder: RunFolder, say: Callable[[str], None]) -> None:
     from harness.report import write_reports
     from harness.scoring import score_run
     from harness.telemetry.rundir import load_run
 
-    scorecard = score_run(load_run(result.run_dir))
-    (result.run_dir / "scorecard.json").write_text(scorecard.model_dump_json(indent=2), encoding="utf-8")
+    scorecard = score_run(load_run(folder))
+    folder.write_scorecard(scorecard)
     result.verdict = scorecard.verdict
     if result.exit_code == EXIT_OK and scorecard.verdict == "fail":
         result.exit_code = EXIT_FAILED
-    result.outputs = write_reports(result.run_dir, history=out_root / "history.jsonl")
+    result.outputs = write_reports(folder.root, history=folder.history)
     say(f"verdict {scorecard.verdict}, resilience score {scorecard.resilience_score:.1f}")

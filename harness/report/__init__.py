@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness.jsontools import write_atomic
 from harness.model.scorecard import Scorecard
+from harness.runfolder import read_scorecard
 
 __all__ = ["write_reports"]
 
@@ -26,15 +27,15 @@ def write_reports(run_dir: Path, *, history: Path | None, baseline: Scorecard | 
     """
     from harness.report.allure import write_allure_results
     from harness.report.compare import regressions
-    from harness.report.data import load_run, load_scorecard
+    from harness.report.data import load_scored_run
     from harness.report.history import append_history
     from harness.report.html import render_html
     from harness.report.junit import render_junit
     from harness.report.markdown import render_summary
 
     run_dir = Path(run_dir)
-    run = load_run(run_dir)
-    base = load_scorecard(Path(baseline)) if isinstance(baseline, str | Path) else baseline
+    run = load_scored_run(run_dir)
+    base = read_scorecard(baseline) if isinstance(baseline, str | Path) else baseline
     regs = regressions(run.scorecard, base) if base is not None else None
     out: dict[str, Path] = {}
     rows = None
