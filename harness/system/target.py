@@ -100,8 +100,9 @@ def _user_system(system: Path, *, defects: Sequence[str], allow_production: bool
 
 @contextlib.contextmanager
 def _temporary_sandbox(defects: Sequence[str], say: Callable[[str], None]) -> Iterator[Target]:
-    from harness.sandbox import Sandbox  # lazy: product code does not need the sandbox
+    from harness.sandbox import Sandbox, check_extra_installed  # lazy: product code does not need the sandbox
 
+    check_extra_installed()  # before the temp dir and the "starting" line
     state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
     say(f"starting the embedded sandbox in {state_dir} ...")
     with Sandbox(state_dir, defects=list(defects)) as box:
