@@ -228,7 +228,7 @@ def execute_run(options: RunOptions) -> RunResult:
     if interrupted:
         return result
     suites = options.contract_suites
-    contracts_held = not suites or _run_contracts(system, suites, folder, seed, say)
+    contracts_held = not suites or _run_contracts(system, suites, folder.root, seed, say)
     if not contracts_held and result.exit_code == EXIT_OK:
         result.exit_code = EXIT_FAILED
     if options.score:
@@ -236,7 +236,7 @@ def execute_run(options: RunOptions) -> RunResult:
     return result
 
 
-def _run_contracts(system: SystemSpec, suites: Sequence[str], folder: RunFolder, seed: int,
+def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, seed: int,
                    say: Callable[[str], None]) -> bool:
     """Contract suites against the (recovered) system; results land in contracts.json for scoring.
     Each failure is said in one line (a service that is down must not hide in a file); returns
@@ -246,8 +246,8 @@ def _run_contracts(system: SystemSpec, suites: Sequence[str], folder: RunFolder,
     from harness.contracts.run import run_all
 
     say(f"contract suites: {', '.join(suites)} ...")
-    results = run_all(system, suites=suites, seed=seed, report_dir=folder.contracts_dir)
-    write_results(results, folder.root)
+    results = run_all(system, suites=suites, seed=seed, report_dir=RunFolder(run_dir).contracts_dir)
+    write_results(results, run_dir)
     failed = sum(r.failed for r in results)
     say(f"contracts: {sum(r.passed for r in results)} checks passed, {failed} failed")
     for r in results:
