@@ -4,15 +4,21 @@
 ``{uuid}`` and ``{run_id}`` placeholders of a workflow body, so one ``system.yaml`` body works
 for probes and load alike; ``unknown_placeholders`` finds any other ``{word}``, which is
 almost always a typo that would otherwise be sent to the system as literal text.
+``write_atomic`` is the one way the harness replaces a file (scorecard, reports, contract
+results, the supervisor's state), so a reader never sees half of one.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-__all__ = ["PLACEHOLDERS", "check_placeholders", "render_template", "resolve_pointer", "unknown_placeholders"]
+__all__ = ["PLACEHOLDERS", "check_placeholders", "render_template", "resolve_pointer", "unknown_placeholders",
+           "write_atomic"]
 
 PLACEHOLDERS = ("n", "uuid", "run_id")
 """``{n}``: a counter unique within one run across probes, load generators and workers;
@@ -86,3 +92,27 @@ def check_placeholders(template: Any) -> Any:
         raise ValueError(f"unknown placeholder {word} at {where or 'the body'}: the placeholders are {known} "
                          "(docs/system.md)")
     return template
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Replace ``path`` with ``data`` (text is UTF-8) so that readers see the old or the new file, never half.
+
+    The data goes to a temp file next to the target (unique per process and thread, so two
+    writers never share one), is fsync'd, then renamed over the target. Parent folders are
+    created. The temp file honours the umask like a plain ``open`` would.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,25 +62,28 @@ class _SystemHolder:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.system: HarnessSystem | None = None
+        self._target: Any = None
         self.error: str | None = None
         self._stack = contextlib.ExitStack()
 
-    def get(self) -> HarnessSystem:
+    def target(self) -> Any:
+        """The opened ``harness.system.target.Target`` (what scenario items run against)."""
         if self.error is not None:
             pytest.fail(self.error, pytrace=False)
-        if self.system is None:
-            from harness.errors import HarnessError
-            from harness.system.target import open_target
+        if self._target is None:
+            from harness.system.target import open_target  # lazy: loads in every pytest session
 
             path = self.config.getoption("--harness-system")
             try:
-                target = self._stack.enter_context(open_target(Path(path) if path else None))
+                self._target = self._stack.enter_context(open_target(Path(path) if path else None))
             except HarnessError as exc:  # bad system.yaml, refused target, a service that would not start
                 self.error = f"harness: cannot open the system under test: {exc}"
                 pytest.fail(self.error, pytrace=False)
-            self.system = HarnessSystem(target.spec, target.spec_path, target.supervisor, target.state_dir)
-        return self.system
+        return self._target
+
+    def get(self) -> HarnessSystem:
+        target = self.target()
+        return HarnessSystem(target.spec, target.spec_path, target.supervisor, target.state_dir)
 
     def close(self) -> None:
         self._stack.close()
@@ -109,7 +113,7 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from harness.model.loader import load_scenario
+        from harness.model.loader import load_scenario  # lazy: loads in every pytest session
 
         try:
             scenario = load_scenario(self.path)
@@ -135,13 +139,13 @@ class ScenarioItem(pytest.Item):
         self.repeat = repeat
 
     def runtest(self) -> None:
-        from harness.engine.run import EXIT_OK, execute_run
+        from harness.engine.run import EXIT_OK, RunOptions, execute_run  # lazy: loads in every pytest session
 
-        system = _holder(self.config).get()
+        target = _holder(self.config).target()
         out = Path(self.config.getoption("--harness-out"))
-        result = execute_run([self.path], system.spec, system_path=system.path, out_root=out, repeats=1,
-                             supervisor=system.supervisor, settle_s=self.config.getoption("--harness-settle"),
-                             run_id=f"{self.path.stem}-r{self.repeat}-{_short_id()}")
+        result = execute_run(RunOptions(target=target, scenarios=[self.path], out_root=out, repeats=1,
+                                        settle_s=self.config.getoption("--harness-settle"),
+                                        run_id=f"{self.path.stem}-r{self.repeat}-{_short_id()}"))
         self.user_properties.append(("run_dir", str(result.run_dir)))
         _allure_steps(result.run_dir)
         if result.exit_code != EXIT_OK:
@@ -157,8 +161,6 @@ class ScenarioItem(pytest.Item):
 
 
 def _short_id() -> str:
-    import uuid
-
     return uuid.uuid4().hex[:6]
 
 
@@ -168,18 +170,19 @@ def _failure_message(result: Any) -> str:
     for outcome in result.outcomes:
         if outcome.aborted:
             lines.append(f"aborted: {outcome.reason}")
-    card = result.run_dir / "scorecard.json"
-    if card.exists():
-        data = json.loads(card.read_text())
-        for scen in data.get("scenarios", []):
-            for rep in scen.get("repeats", []):
-                for slo in rep.get("slos", []):
-                    if not slo.get("passed"):
-                        lines.append(f"SLO failed: {slo['metric']} in {slo['phase']}: actual {slo.get('actual')} "
-                                     f"(min {slo.get('min')}, max {slo.get('max')})")
-        lost = data.get("integrity", {}).get("lost", [])
-        if lost:
-            lines.append(f"lost work items: {[w['workflow_id'] for w in lost]}")
+    from harness.runfolder import RunFolder  # lazy: this plugin loads in every pytest session
+
+    folder = RunFolder(result.run_dir)
+    if folder.scorecard.exists():
+        card = folder.read_scorecard()
+        for scen in card.scenarios:
+            for rep in scen.repeats:
+                for slo in rep.slos:
+                    if not slo.passed:
+                        lines.append(f"SLO failed: {slo.metric} in {slo.phase}: actual {slo.actual} "
+                                     f"(min {slo.min}, max {slo.max})")
+        if card.integrity.lost:
+            lines.append(f"lost work items: {[w.workflow_id for w in card.integrity.lost]}")
     return "\n".join(lines)
 
 
@@ -189,7 +192,9 @@ def _allure_steps(run_dir: Path) -> None:
         import allure
     except ImportError:
         return
-    journal = run_dir / "journal.jsonl"
+    from harness.runfolder import RunFolder  # lazy: this plugin loads in every pytest session
+
+    journal = RunFolder(run_dir).journal
     if not journal.exists():
         return
     phases: dict[str, list[str]] = {}
@@ -216,9 +221,11 @@ def harness_system(request: pytest.FixtureRequest) -> HarnessSystem:
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[Any]:
     """A journal writer for a hand-written chaos test; read it back with ``journal.path``."""
+    # lazy (here and below): this plugin loads in every pytest session
     from harness.engine.journal import JournalWriter
+    from harness.runfolder import RunFolder
 
-    with JournalWriter(tmp_path / "journal.jsonl") as writer:
+    with JournalWriter(RunFolder(tmp_path).journal) as writer:
         yield writer
 
 

@@ -63,8 +63,9 @@ def register(app: typer.Typer) -> None:
                                         help="allow a system whose environment is 'production'"),
     ) -> None:
         """Play one scenario with people: briefing, hypothesis, phase-by-phase go, notes, report."""
+        # imported here to keep `harness --help` fast
         from harness.cli.run import print_result
-        from harness.engine.run import execute_run
+        from harness.engine.run import RunOptions, execute_run
         from harness.engine.scenario_runner import AbortRun
         from harness.model.loader import load_scenario
         from harness.system.target import open_target
@@ -98,9 +99,9 @@ def register(app: typer.Typer) -> None:
                 console.print("[green]noted[/]")
 
         with open_target(system, defects=defect, allow_production=production, say=console.print) as target:
-            result = execute_run([scenario_path], target.spec, system_path=target.spec_path, out_root=out,
-                                 repeats=1, supervisor=target.supervisor, allow_production=production,
-                                 before_phase=before_phase, on_event=lambda msg: console.print(msg), run_id=None)
+            result = execute_run(RunOptions(target=target, scenarios=[scenario_path], out_root=out, repeats=1,
+                                            allow_production=production, before_phase=before_phase,
+                                            on_event=console.print))
         print_result(result)
         raise typer.Exit(result.exit_code)
 

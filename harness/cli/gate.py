@@ -38,11 +38,11 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from harness.gate import evaluate, load_gate
-        from harness.report.data import load_scorecard
+        from harness.runfolder import read_scorecard
 
         gate = load_gate(rules)
-        card = load_scorecard(run)
-        base = load_scorecard(baseline) if baseline is not None else None
+        card = read_scorecard(run)
+        base = read_scorecard(baseline) if baseline is not None else None
         result = evaluate(card, gate, base)
 
         console = Console(highlight=False, soft_wrap=False, width=max(Console().width, 100))

@@ -27,23 +27,23 @@ def register(app: typer.Typer) -> None:
         allure: bool = typer.Option(False, "--allure", help="also build allure-report/ with the Allure CLI"),
     ) -> None:
         """Write report.html, summary.md, junit.xml, allure-results/ and append to history."""
+        # imported here to keep `harness --help` fast
         from rich.console import Console
 
         from harness.report import write_reports
         from harness.report.allure import AllureNotFound, build_allure_report
+        from harness.runfolder import RunFolder
 
         console = Console(highlight=False, soft_wrap=True)
-        hist = None if no_history else (history or Path(run_dir).resolve().parent / "history.jsonl")
+        folder = RunFolder(run_dir)
+        hist = None if no_history else (history or RunFolder(run_dir.resolve()).history)
         outputs = write_reports(run_dir, history=hist, baseline=baseline)
         for name, path in outputs.items():
             console.print(f"{name:8} {path}", markup=False)
         if allure:
             try:
-                from harness.report.data import load_scorecard
-
-                run_id = load_scorecard(Path(run_dir)).run.run_id
-                out = build_allure_report(outputs["allure"], Path(run_dir) / "allure-report",
-                                          name=f"harness run {run_id}")
+                run_id = folder.read_scorecard().run.run_id
+                out = build_allure_report(outputs["allure"], folder.allure_report, name=f"harness run {run_id}")
             except AllureNotFound as exc:
                 Console(stderr=True, highlight=False, soft_wrap=True).print(f"allure: {exc}", markup=False)
                 raise typer.Exit(1) from None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ def _default_scenarios() -> list[Path]:
 def _contract_suites(value: str | None) -> tuple[str, ...]:
     if value is None:
         return ()
-    from harness.contracts.run import SUITES
+    from harness.contracts.run import SUITES  # imported here to keep `harness --help` fast
 
     if value.strip() == "all":
         return tuple(SUITES)
@@ -55,15 +56,27 @@ def _status_table(status: LiveStatus) -> Table:
     return table
 
 
-def against_target(system: Path | None, sandbox: bool, defects: list[str],
-                   run: Callable[[Any, Path, Any], Any], *, allow_production: bool = False) -> Any:
-    """Call ``run(spec, spec_path, supervisor)`` on the target ``open_target`` opens
-    (``harness.system.target``: the same path ``harness gameday`` and the pytest plugin take)."""
-    from harness.system.target import open_target
+@contextlib.contextmanager
+def _live_progress(status: LiveStatus, enabled: bool) -> Iterator[None]:
+    """Redraw the status table four times a second while the run goes on (terminals only)."""
+    if not (enabled and console.is_terminal):
+        yield
+        return
+    stop = threading.Event()
+    live = Live(_status_table(status), console=console, refresh_per_second=4, transient=True)
 
-    with open_target(None if sandbox else system, defects=defects, allow_production=allow_production,
-                     say=console.print) as target:
-        return run(target.spec, target.spec_path, target.supervisor)
+    def refresh() -> None:
+        while not stop.wait(0.25):
+            if status.scenario:
+                live.update(_status_table(status))
+
+    live.start()
+    threading.Thread(target=refresh, daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
+        live.stop()
 
 
 def print_result(result: Any) -> None:
@@ -99,9 +112,11 @@ def register(app: typer.Typer) -> None:
         Exit codes: 0 ran and held, 1 an SLO or steady state failed, 2 usage/config error,
         3 aborted by a safety condition, 130 interrupted (all faults reverted).
         """
-        from harness.engine.run import execute_run
+        # imported here to keep `harness --help` fast
+        from harness.engine.run import RunOptions, execute_run
         from harness.engine.scenario_runner import LiveStatus
         from harness.model.loader import load_scenario
+        from harness.system.target import open_target
 
         paths = list(scenarios) if scenarios else _default_scenarios()
         for path in paths:  # validate everything before touching anything
@@ -116,31 +131,12 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError(f"--locust-master must be HOST:PORT, got {locust_master!r}")
             load_overrides["master"] = locust_master
 
-        def run_against(spec, spec_path, supervisor):  # type: ignore[no-untyped-def]
-            stop = threading.Event()
-            live = Live(_status_table(status), console=console, refresh_per_second=4, transient=True) \
-                if progress and console.is_terminal else None
-
-            def refresh() -> None:
-                while not stop.wait(0.25):
-                    if live is not None and status.scenario:
-                        live.update(_status_table(status))
-
-            thread = threading.Thread(target=refresh, daemon=True)
-            if live is not None:
-                live.start()
-            thread.start()
-            try:
-                return execute_run(paths, spec, system_path=spec_path, out_root=out, repeats=repeats, seed=seed,
-                                   supervisor=supervisor, allow_production=production, settle_s=settle,
-                                   status=status, on_event=lambda msg: console.print(msg),
-                                   load_overrides=load_overrides, contract_suites=suites)
-            finally:
-                stop.set()
-                if live is not None:
-                    live.stop()
-
-        result = against_target(system, sandbox, defect, run_against, allow_production=production)
+        with open_target(None if sandbox else system, defects=defect, allow_production=production,
+                         say=console.print) as target, _live_progress(status, progress):
+            result = execute_run(RunOptions(
+                target=target, scenarios=paths, out_root=out, repeats=repeats, seed=seed,
+                allow_production=production, settle_s=settle, status=status, on_event=console.print,
+                load_overrides=load_overrides, contract_suites=suites))
         print_result(result)
         raise typer.Exit(result.exit_code)
 

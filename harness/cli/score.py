@@ -26,11 +26,14 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "-o", help="default: RUN_DIR/scorecard.json"),
     ) -> None:
         """Score a run folder into scorecard.json (formulas in docs/scoring.md)."""
+        # imported here to keep `harness --help` fast
+        from harness.runfolder import RunFolder
         from harness.scoring import score_run
-        from harness.telemetry.rundir import SCORECARD_FILE, load_run, write_scorecard
+        from harness.telemetry.rundir import load_run
 
-        card = score_run(load_run(run_dir))
-        target = write_scorecard(card, out or run_dir / SCORECARD_FILE)
+        folder = RunFolder.existing(run_dir)
+        card = score_run(load_run(folder))
+        target = folder.write_scorecard(card, out)
         adherence = card.policy.adherence
         policy = (f"{100 * adherence:.1f}%" if adherence is not None
                   else f"not measured ({card.policy.not_measured or 'no agent actions'})")

@@ -18,6 +18,7 @@ from typing import Literal
 import httpx
 
 from harness.errors import HarnessError
+from harness.jsontools import write_atomic
 from harness.model.scorecard import ContractCheck, ContractResult
 
 Suite = Literal["openapi", "pact", "a2a", "mcp", "diff"]
@@ -131,10 +132,7 @@ def write_results(results: Iterable[ContractResult], run_dir: str | Path) -> Pat
     out.mkdir(parents=True, exist_ok=True)
     path = out / CONTRACTS_FILE
     payload = [r.model_dump(mode="json") for r in results]
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, json.dumps(payload, indent=2) + "\n")
 
 
 def read_results(path: str | Path) -> list[ContractResult]:

@@ -14,24 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-_SECRET_KEY = re.compile(r"(authorization|cookie|api[-_]?key|token|secret|password|passwd)", re.I)
-REDACTED = "***"
-
-
-def redact(value: Any) -> Any:
-    """Replace values under secret-looking keys, recursively."""
-    if isinstance(value, dict):
-        return {k: (REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else redact(v))
-                for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
+from harness.redact import redact
 
 
 class JournalWriter:

@@ -1,11 +1,12 @@
 """A whole run: validate, check safety, run every scenario repeat, collect, score, report.
 
-``execute_run`` is what ``harness run`` and the pytest plugin call. It owns the run
-folder ``<out_root>/<run-id>/`` and the journal, opens one fault session (cleanup
-ledger + signal handling) for the whole run, and returns an exit code:
-0 ran and held, 1 an SLO or steady-state check failed, 3 aborted by a safety
-condition, 130 interrupted. Bad configuration raises ``ConfigError`` (exit 2) before
-anything is touched.
+``execute_run(RunOptions(...))`` is what ``harness run``, ``harness gameday`` and the
+pytest plugin call, each with a target from ``harness.system.target.open_target``. It
+owns the run folder ``<out_root>/<run-id>/`` (``harness.runfolder.RunFolder``) and the
+journal, opens one fault session (cleanup ledger + signal handling) for the whole run,
+and returns an exit code: 0 ran and held, 1 an SLO or steady-state check failed, 3
+aborted by a safety condition, 130 interrupted. Bad configuration raises ``ConfigError``
+(exit 2) before anything is touched.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,54 @@ from harness.engine.collect import collect_telemetry
 from harness.engine.journal import JournalWriter
 from harness.engine.scenario_runner import LiveStatus, RepeatOutcome, ScenarioRunner
 from harness.errors import ConfigError
+from harness.faults.base import FaultError
+from harness.faults.guard import CleanupLedger, FaultSession, check_environment, check_target, cleanup
+from harness.faults.registry import build_fault
+from harness.load import LoadGenerator
 from harness.model.loader import load_scenario
-from harness.model.scenario import Scenario
+from harness.model.scenario import LoadProfile, Scenario
 from harness.model.system import SystemSpec
+from harness.report import write_reports
+from harness.runfolder import RunFolder
+from harness.scoring import score_run
+from harness.system.target import Target
+from harness.telemetry.rundir import load_run
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEFAULT_LEDGER = Path(".harness") / "ledger.jsonl"
+
+
+def _quiet(_message: str) -> None:
+    """The default console: say nothing."""
+
+
+@dataclass(kw_only=True)
+class RunOptions:
+    """Everything one run needs; ``harness run`` flags map onto these one to one (docs/scenarios.md)."""
+
+    target: Target
+    """The system under test, as ``open_target`` opened it (spec, file, supervisor)."""
+    scenarios: Sequence[Path]
+    out_root: Path = Path("reports")
+    run_id: str | None = None
+    """Default: a new timestamped id (``new_run_id``)."""
+    repeats: int | None = None
+    """Override every scenario's ``repeats``."""
+    seed: int | None = None
+    """Seed for load and contract inputs, recorded in the journal; default: a fresh random one."""
+    allow_production: bool = False
+    ledger_path: Path = DEFAULT_LEDGER
+    settle_s: float = 20.0
+    load_overrides: dict[str, Any] = field(default_factory=dict)
+    """Fields of every scenario's load profile to replace (``--distributed``, ``--locust-master``)."""
+    contract_suites: Sequence[str] = ()
+    score: bool = True
+    """Score and write the reports at the end (off for callers that score later)."""
+    status: LiveStatus = field(default_factory=LiveStatus)
+    on_event: Callable[[str], None] = _quiet
+    """The run's console: one line per thing a person should hear."""
+    before_phase: Callable[..., None] | None = None
+    """Called before each phase starts (``harness gameday`` asks people there)."""
 
 
 @dataclass
@@ -75,9 +120,6 @@ def check_against_system(scenarios: list[tuple[str, Scenario]], paths: Sequence[
                          system: SystemSpec, supervisor: Any = None) -> None:
     """Every probe service a scenario names must exist, and every fault must build for this
     system (the fault registry checks targets, proxies and parameters), before anything runs."""
-    from harness.faults.base import FaultError
-    from harness.faults.registry import build_fault
-
     services = {svc.name for svc in system.services}
     for (name, scenario), path in zip(scenarios, paths, strict=True):
         for i, probe in enumerate(scenario.steady_state):
@@ -97,8 +139,6 @@ def check_against_system(scenarios: list[tuple[str, Scenario]], paths: Sequence[
 
 def check_safety(system: SystemSpec, *, allow_production: bool) -> dict[str, Any]:
     """Refuse non-allowlisted targets and production (unless overridden). Returns what to journal."""
-    from harness.faults.guard import check_environment, check_target
-
     override = check_environment(system, override=allow_production)
     urls = [system.proxy.api_url]
     for svc in system.services:
@@ -111,8 +151,6 @@ def check_safety(system: SystemSpec, *, allow_production: bool) -> dict[str, Any
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {"harness": __version__, "python": platform.python_version()}
     for pkg in ("locust", "dbos", "pact-python", "schemathesis", "cedarpy"):
         try:
@@ -122,62 +160,35 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def execute_run(
-    scenario_paths: Sequence[Path],
-    system: SystemSpec,
-    *,
-    system_path: Path | None = None,
-    out_root: Path = Path("reports"),
-    repeats: int | None = None,
-    seed: int | None = None,
-    supervisor: Any = None,
-    allow_production: bool = False,
-    ledger_path: Path | None = None,
-    settle_s: float = 20.0,
-    status: LiveStatus | None = None,
-    on_event: Callable[[str], None] | None = None,
-    score: bool = True,
-    run_id: str | None = None,
-    load_overrides: dict[str, Any] | None = None,
-    contract_suites: Sequence[str] = (),
-    before_phase: Callable[..., None] | None = None,
-) -> RunResult:
-    from harness.faults.guard import CleanupLedger, FaultSession
-    from harness.faults.registry import build_fault
+def execute_run(options: RunOptions) -> RunResult:
+    """Run every scenario repeat of ``options`` against its target; see the module docstring."""
+    system, system_path, supervisor = options.target.spec, options.target.spec_path, options.target.supervisor
+    scenarios = load_scenarios(options.scenarios)
+    check_against_system(scenarios, options.scenarios, system, supervisor)
+    overrides = check_safety(system, allow_production=options.allow_production)
+    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
+    run_id = options.run_id or new_run_id()
+    folder = RunFolder.create(options.out_root, run_id)
+    result = RunResult(run_id, folder.root, EXIT_OK)
+    say = options.on_event
+    leftovers = _clean_leftovers(options.ledger_path, supervisor, say)
+    ledger = CleanupLedger(options.ledger_path)
 
-    scenarios = load_scenarios(scenario_paths)
-    check_against_system(scenarios, scenario_paths, system, supervisor)
-    overrides = check_safety(system, allow_production=allow_production)
-    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    random.seed(seed)
-    run_id = run_id or new_run_id()
-    run_dir = out_root / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    _point_latest(out_root, run_id)
-    result = RunResult(run_id, run_dir, EXIT_OK)
-    say = on_event or (lambda _msg: None)
-    status = status or LiveStatus()
-    ledger_path = ledger_path or Path(".harness") / "ledger.jsonl"
-    leftovers = _clean_leftovers(ledger_path, supervisor, say)
-    ledger = CleanupLedger(ledger_path)
-
-    def load_factory(profile: Any, on_sample: Callable[[Any], None], name: str, repeat: int,
-                     max_runtime_s: float = 3600.0) -> Any:
-        from harness.load import LoadGenerator
-
+    def load_factory(profile: LoadProfile, on_sample: Callable[[Any], None], name: str, repeat: int,
+                     max_runtime_s: float = 3600.0) -> LoadGenerator:
         if system.workflow is None:
             raise ConfigError("a scenario has 'load' but system.yaml has no 'workflow' section",
                               path=str(system_path) if system_path else None, field="workflow")
-        if load_overrides:
-            profile = profile.model_copy(update=load_overrides)
+        if options.load_overrides:
+            profile = profile.model_copy(update=options.load_overrides)
         health = next((s.health_url for s in system.services if s.kind == "orchestrator"), None)
-        return LoadGenerator(profile, system.workflow, out_dir=run_dir / "load" / f"{name}-r{repeat}",
+        return LoadGenerator(profile, system.workflow, out_dir=folder.load_dir(name, repeat),
                              seed=seed, on_sample=on_sample, health_url=health,
                              max_runtime_s=max_runtime_s, run_id=run_id)
 
     start_wall = time.time()
     interrupted = False
-    with JournalWriter(run_dir / "journal.jsonl") as journal:
+    with JournalWriter(folder.journal) as journal:
         journal.emit("run_start", run_id=run_id, system=system.name, seed=seed, git_sha=git_sha(),
                      versions=_versions(), scenarios=[n for n, _ in scenarios], overrides=overrides,
                      pid=os.getpid(), leftovers_reverted=leftovers)
@@ -190,13 +201,13 @@ def execute_run(
             with FaultSession(ledger, on_lease_error=lease_error) as session:
                 runner = ScenarioRunner(journal=journal, system=system, session=session,
                                         build_fault=build_fault, supervisor=supervisor,
-                                        load_factory=load_factory, status=status, settle_s=settle_s,
-                                        before_phase=before_phase, run_id=run_id)
+                                        load_factory=load_factory, status=options.status, settle_s=options.settle_s,
+                                        before_phase=options.before_phase, run_id=run_id)
                 try:
                     for name, scenario in scenarios:
-                        for repeat in range(repeats or scenario.repeats):
-                            say(f"scenario {name} repeat {repeat + 1}/{repeats or scenario.repeats}: "
-                                f"{scenario.title}")
+                        repeats = options.repeats or scenario.repeats
+                        for repeat in range(repeats):
+                            say(f"scenario {name} repeat {repeat + 1}/{repeats}: {scenario.title}")
                             outcome = runner.run(name, scenario, repeat)
                             result.outcomes.append(outcome)
                             if outcome.aborted:
@@ -212,26 +223,17 @@ def execute_run(
             code = EXIT_INTERRUPTED if interrupted else (EXIT_ABORTED if aborted else EXIT_OK)
             journal.emit("run_end", exit_code=code, aborted=aborted)
             result.exit_code = code
-    collect_telemetry(system, run_dir, start_wall=start_wall, end_wall=time.time(), system_path=system_path,
+    collect_telemetry(system, folder, start_wall=start_wall, end_wall=time.time(), system_path=system_path,
                       say=say)
     if interrupted:
         return result
-    contracts_held = not contract_suites or _run_contracts(system, contract_suites, result.run_dir, seed, say)
+    suites = options.contract_suites
+    contracts_held = not suites or _run_contracts(system, suites, folder.root, seed, say)
     if not contracts_held and result.exit_code == EXIT_OK:
         result.exit_code = EXIT_FAILED
-    if score:
-        _score_and_report(result, out_root, say)
+    if options.score:
+        _score_and_report(result, folder, say)
     return result
-
-
-def _point_latest(out_root: Path, run_id: str) -> None:
-    """``<out_root>/latest`` -> the newest run folder (replaced atomically), for scripts and people."""
-    link, tmp = out_root / "latest", out_root / f".latest-{run_id}"
-    try:
-        tmp.symlink_to(run_id, target_is_directory=True)
-        os.replace(tmp, link)
-    except OSError:  # a filesystem without symlinks: nothing depends on the link
-        tmp.unlink(missing_ok=True)
 
 
 def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, seed: int,
@@ -239,11 +241,12 @@ def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, see
     """Contract suites against the (recovered) system; results land in contracts.json for scoring.
     Each failure is said in one line (a service that is down must not hide in a file); returns
     whether every contract held."""
+    # imported only for --contracts: schemathesis and friends add ~0.4 s to every other run
     from harness.contracts.results import all_passed, write_results
     from harness.contracts.run import run_all
 
     say(f"contract suites: {', '.join(suites)} ...")
-    results = run_all(system, suites=suites, seed=seed, report_dir=run_dir / "contracts")
+    results = run_all(system, suites=suites, seed=seed, report_dir=RunFolder(run_dir).contracts_dir)
     write_results(results, run_dir)
     failed = sum(r.failed for r in results)
     say(f"contracts: {sum(r.passed for r in results)} checks passed, {failed} failed")
@@ -255,8 +258,6 @@ def _run_contracts(system: SystemSpec, suites: Sequence[str], run_dir: Path, see
 
 def _clean_leftovers(ledger_path: Path, supervisor: Any, say: Callable[[str], None]) -> list[str]:
     """Revert what a killed earlier run left in the ledger (live runs are skipped), before starting."""
-    from harness.faults.guard import cleanup
-
     if not ledger_path.exists():
         return []
     report = cleanup(ledger_path, supervisor=supervisor)
@@ -269,15 +270,11 @@ def _clean_leftovers(ledger_path: Path, supervisor: Any, say: Callable[[str], No
     return done
 
 
-def _score_and_report(result: RunResult, out_root: Path, say: Callable[[str], None]) -> None:
-    from harness.report import write_reports
-    from harness.scoring import score_run
-    from harness.telemetry.rundir import load_run
-
-    scorecard = score_run(load_run(result.run_dir))
-    (result.run_dir / "scorecard.json").write_text(scorecard.model_dump_json(indent=2), encoding="utf-8")
+def _score_and_report(result: RunResult, folder: RunFolder, say: Callable[[str], None]) -> None:
+    scorecard = score_run(load_run(folder))
+    folder.write_scorecard(scorecard)
     result.verdict = scorecard.verdict
     if result.exit_code == EXIT_OK and scorecard.verdict == "fail":
         result.exit_code = EXIT_FAILED
-    result.outputs = write_reports(result.run_dir, history=out_root / "history.jsonl")
+    result.outputs = write_reports(folder.root, history=folder.history)
     say(f"verdict {scorecard.verdict}, resilience score {scorecard.resilience_score:.1f}")

@@ -37,7 +37,7 @@ from urllib.parse import quote
 import httpx
 
 from harness.faults.base import Fault, FaultError, LeaseLost
-from harness.telemetry.redact import redact
+from harness.redact import redact
 
 __all__ = ["TOXIC_TYPES", "ProxyDownFault", "ToxicFault"]
 

@@ -18,7 +18,6 @@ that injected the pause is gone (SIGKILL included).
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from harness.faults.base import Fault, FaultError
+from harness.redact import REDACTED, redact_argv
 
 __all__ = [
     "CrashOrchestratorFault",
@@ -380,29 +380,6 @@ class PauseFault(_Supervised):
 
 # --------------------------------------------------------------------------- external
 
-_SECRET_ARG = re.compile(r"(token|secret|password|passwd|api[-_]?key|authorization|cookie)", re.I)
-
-
-def redact_argv(argv: list[str]) -> tuple[list[str], bool]:
-    """Argv with secret-looking values replaced (``--token=x``, ``--password x``, ``TOKEN=x``)."""
-    out: list[str] = []
-    redacted = False
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            out.append("***")
-            redacted, hide_next = True, False
-        elif "=" in arg and _SECRET_ARG.search(arg.split("=", 1)[0]):
-            out.append(arg.split("=", 1)[0] + "=***")
-            redacted = True
-        elif arg.startswith("-") and _SECRET_ARG.search(arg):
-            out.append(arg)
-            hide_next = True
-        else:
-            out.append(arg)
-    return out, redacted
-
-
 def _run(argv: list[str], what: str) -> None:
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
@@ -446,7 +423,7 @@ class ExternalCommandFault(Fault):
     def revert(self) -> None:
         if self._undone or not self.revert_cmd:
             return
-        if "***" in self.revert_cmd:
+        if any(REDACTED in arg for arg in self.revert_cmd):
             raise ManualActionRequired(
                 f"service {self.service!r}: the revert command holds a secret and was not stored; "
                 f"run services[{self.service}].commands from system.yaml by hand"

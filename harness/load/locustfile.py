@@ -45,11 +45,11 @@ from harness.load.protocol import (
     ENV_TOKEN,
     ENV_WORKER,
     encode_message,
-    redact_text,
     render_template,
     resolve_pointer,
     status_url_for,
 )
+from harness.redact import redact_text
 
 CONFIG: dict[str, Any] = json.loads(os.environ.get(ENV_CONFIG) or "{}")
 WORKER = int(os.environ.get(ENV_WORKER) or 0)

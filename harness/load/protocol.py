@@ -14,9 +14,8 @@ with the fields of :class:`harness.load.samples.Sample`.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from harness.jsontools import render_template, resolve_pointer  # re-exported for the locustfile
 
@@ -27,10 +26,6 @@ __all__ = [
     "ENV_WORKER",
     "LineDecoder",
     "encode_message",
-    "is_secret_name",
-    "redact_config",
-    "redact_text",
-    "redact_url",
     "render_template",
     "resolve_pointer",
     "status_url_for",
@@ -45,14 +40,6 @@ ENV_WORKER = "HARNESS_LOAD_WORKER"
 
 MAX_LINE = 1 << 20  # a sample line is ~300 bytes; anything near 1 MiB is garbage
 
-_SECRET_NAME = re.compile(r"authorization|cookie|api[-_]?key|token|secret|password|passwd", re.IGNORECASE)
-# key=value / key: value pairs whose key looks secret, as they appear in error messages and URLs
-_SECRET_PAIR = re.compile(
-    r"(?i)((?:authorization|cookie|x-api-key|api[-_]?key|[\w-]*token|[\w-]*secret|[\w-]*password)"
-    r"[\"']?\s*[=:]\s*[\"']?)(?:bearer\s+|basic\s+)?[^\s&,;\"']+"
-)
-_URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")
-REDACTED = "***"
 
 
 def encode_message(msg: dict[str, Any]) -> bytes:
@@ -102,49 +89,6 @@ class LineDecoder:
         return len(self._buf)
 
 
-
-
 def status_url_for(status_url: str, workflow_id: str) -> str:
     """Put a workflow id into a status URL template, escaped as one path segment."""
     return status_url.replace("{id}", quote(workflow_id, safe=""))
-
-
-def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
-
-
-def redact_text(text: str) -> str:
-    """Mask ``token=...``, ``Authorization: Bearer ...``, URL passwords and the like in free text."""
-    text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + "@", text)
-    return _SECRET_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
-
-
-def redact_url(url: str) -> str:
-    """Mask userinfo passwords and secret-looking query parameters of a URL."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return redact_text(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:{REDACTED}@{host}" if ":" in userinfo else netloc
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="*{}")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def redact_config(value: Any, key: str = "") -> Any:
-    """A copy of a JSON config safe to write to disk: secret keys masked, URLs cleaned."""
-    if key and is_secret_name(key) and not isinstance(value, dict | list):
-        return REDACTED
-    if isinstance(value, dict):
-        return {k: redact_config(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_config(v) for v in value]
-    if isinstance(value, str) and "://" in value:
-        return redact_url(value)
-    return value

@@ -38,10 +38,11 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from harness.errors import ConfigError, HarnessError
-from harness.load.protocol import ENV_CONFIG, ENV_SINK, ENV_TOKEN, ENV_WORKER, redact_config
+from harness.load.protocol import ENV_CONFIG, ENV_SINK, ENV_TOKEN, ENV_WORKER
 from harness.load.samples import Sample, SampleSink
 from harness.model.scenario import LoadProfile
 from harness.model.system import WorkflowApi
+from harness.redact import redact
 
 __all__ = ["LOCUSTFILE", "LoadError", "LoadGenerator"]
 
@@ -139,7 +140,7 @@ class LoadGenerator:
                                     reorder_window_s=self._reorder_window_s if producers > 1 else 0.0)
             self._sink.start()
             config = self._locust_config(stride=producers)
-            (self.out_dir / "load-config.json").write_text(json.dumps(redact_config(config), indent=2))
+            (self.out_dir / "load-config.json").write_text(json.dumps(redact(config), indent=2))
             self._spawn_all(self._env(config, token))
             self._wait_ready(producers)
         except BaseException:

@@ -21,36 +21,26 @@ Header names are lower-cased; repeated headers are joined with ", ". The body fi
 the *client* saw (after toxics). Bodies above ``max_body_bytes`` are cut and stored as text with
 ``body_truncated: true``; ``body_size`` is always the full decoded size.
 
-Redaction (applied in :meth:`Recorder.record`, whatever the caller passed): headers named
-authorization, proxy-authorization, cookie, set-cookie, x-api-key or containing token, secret,
-password or key; query parameters with those names; and JSON object keys that are credentials
-(password, secret, *_secret, *token but not counters such as max_tokens, api_key, authorization),
-also inside form-encoded text bodies.
+Redaction (applied in :meth:`Recorder.record`, whatever the caller passed) follows the one rule
+set of :mod:`harness.redact`: headers, query parameters, form fields and JSON keys with a secret
+name (authorization, cookie, *token but not counters such as max_tokens, *secret, *password,
+api keys) have their values replaced by ``[REDACTED]``, and credentials inside JSON strings
+(URL passwords, ``token=...``, ``Bearer ...``) are masked too.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlencode
+from urllib.parse import parse_qs
 
-REDACTED = "[REDACTED]"
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
-_SECRET_WORDS = ("token", "secret", "password", "key")
-# Body keys: credentials, not look-alikes such as "max_tokens", "token_count" or "keyword".
-_SECRET_BODY_KEY = re.compile(
-    r"^(password|passwd|secret|client_secret|api_?key|apikey|authorization|cookie|"
-    r"(access|refresh|id|auth|bearer|session|api)?_?token|x-api-key)$", re.IGNORECASE)
+from harness.redact import REDACTED, is_secret_name, redact_query_string
+from harness.redact import redact as redact_body  # the name harness.contracts.traffic imports
+
 JSON_TYPES = ("application/json", "+json", "application/jsonl", "application/x-ndjson")
-
-
-def is_secret_header(name: str) -> bool:
-    lname = name.lower()
-    return lname in _SECRET_HEADERS or any(word in lname for word in _SECRET_WORDS)
 
 
 def redact_headers(headers: dict[str, Any] | list[tuple[str, str]]) -> dict[str, str]:
@@ -59,34 +49,19 @@ def redact_headers(headers: dict[str, Any] | list[tuple[str, str]]) -> dict[str,
     items = headers.items() if isinstance(headers, dict) else headers
     for name, value in items:
         lname = str(name).lower()
-        value = REDACTED if is_secret_header(lname) else str(value)
+        value = REDACTED if is_secret_name(lname) else str(value)
         out[lname] = f"{out[lname]}, {value}" if lname in out and value != REDACTED else value
     return out
 
 
-def redact_body(value: Any) -> Any:
-    """A JSON document with credential-named keys' values replaced, at any depth."""
-    if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_BODY_KEY.match(str(k)) else redact_body(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_body(v) for v in value]
-    return value
-
-
 def redact_query(query: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {k: [REDACTED] * len(v) if is_secret_header(k) or _SECRET_BODY_KEY.match(k) else list(v)
-            for k, v in query.items()}
+    """A parsed query (name -> values) with every value of a secret parameter replaced."""
+    return {k: [REDACTED] * len(v) if is_secret_name(k) else list(v) for k, v in query.items()}
 
 
 def _is_form(headers: Any) -> bool:
     items = headers.items() if isinstance(headers, dict) else (headers or [])
     return any(str(k).lower() == "content-type" and "x-www-form-urlencoded" in str(v).lower() for k, v in items)
-
-
-def redact_form(body: str) -> str:
-    """A form-encoded body with credential-named fields' values redacted."""
-    pairs = parse_qsl(body, keep_blank_values=True)
-    return urlencode([(k, REDACTED if is_secret_header(k) or _SECRET_BODY_KEY.match(k) else v) for k, v in pairs])
 
 
 def parse_query(query: str) -> dict[str, list[str]]:
@@ -158,7 +133,7 @@ class Recorder:
             if part.get("body_encoding", "json") == "json":
                 part["body"] = redact_body(part.get("body"))
             elif part.get("body_encoding") == "text" and _is_form(part.get("headers")):
-                part["body"] = redact_form(str(part.get("body") or ""))
+                part["body"] = redact_query_string(str(part.get("body") or ""))
             out[side] = part
         return out
 

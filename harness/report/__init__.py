@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.jsontools import write_atomic
 from harness.model.scorecard import Scorecard
+from harness.runfolder import read_scorecard
 
 __all__ = ["write_reports"]
 
@@ -25,15 +27,15 @@ def write_reports(run_dir: Path, *, history: Path | None, baseline: Scorecard | 
     """
     from harness.report.allure import write_allure_results
     from harness.report.compare import regressions
-    from harness.report.data import load_run, load_scorecard
+    from harness.report.data import load_scored_run
     from harness.report.history import append_history
     from harness.report.html import render_html
     from harness.report.junit import render_junit
     from harness.report.markdown import render_summary
 
     run_dir = Path(run_dir)
-    run = load_run(run_dir)
-    base = load_scorecard(Path(baseline)) if isinstance(baseline, str | Path) else baseline
+    run = load_scored_run(run_dir)
+    base = read_scorecard(baseline) if isinstance(baseline, str | Path) else baseline
     regs = regressions(run.scorecard, base) if base is not None else None
     out: dict[str, Path] = {}
     rows = None
@@ -52,7 +54,4 @@ def write_reports(run_dir: Path, *, history: Path | None, baseline: Scorecard | 
 
 def _write(path: Path, data: bytes) -> Path:
     """Write via a temp file and rename, so a reader never sees half a report."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, data)

@@ -22,7 +22,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.model.journal import Event
 from harness.model.scorecard import RepeatResult, ScenarioResult, Scorecard
-from harness.report.data import RunData, journal_excerpt, timelines
+from harness.report.data import ScoredRun, journal_excerpt, timelines
 from harness.report.svg import timeline_svg
 
 __all__ = ["ALLURE_INSTALL_HINT", "AllureNotFound", "build_allure_report", "find_allure", "write_allure_results"]
@@ -104,7 +104,7 @@ def _phase_steps(r: RepeatResult, events: list[Event], scenario: str, wall: floa
     return steps
 
 
-def _scenario_results(w: _Writer, run: RunData, sc: ScenarioResult, wall: float) -> None:
+def _scenario_results(w: _Writer, run: ScoredRun, sc: ScenarioResult, wall: float) -> None:
     tl = timelines([e for e in run.events if e.scenario == sc.scenario]).get(sc.scenario)
     for r in sc.repeats:
         full = f"harness.scenarios.{sc.scenario}.repeat{r.repeat}"
@@ -132,7 +132,7 @@ def _scenario_results(w: _Writer, run: RunData, sc: ScenarioResult, wall: float)
                  parameters={"repeat": str(r.repeat), "score": f"{r.score:.1f}"})
 
 
-def _wall_offset(run: RunData) -> float:
+def _wall_offset(run: ScoredRun) -> float:
     """Add to a t_mono to get epoch seconds (from the journal, else from the run start)."""
     if run.events:
         return run.events[0].t_wall - run.events[0].t_mono
@@ -140,7 +140,7 @@ def _wall_offset(run: RunData) -> float:
     return run.scorecard.run.started_at - (min(starts) if starts else 0.0)
 
 
-def write_allure_results(run: RunData, out: Path) -> Path:
+def write_allure_results(run: ScoredRun, out: Path) -> Path:
     """Write (replace) ``out`` with result files for this run; return ``out``."""
     card: Scorecard = run.scorecard
     if out.exists():

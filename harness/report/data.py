@@ -1,4 +1,4 @@
-"""Read a run folder and reduce its journal to what the report renders.
+"""Load a scored run for the renderers and reduce its journal to what the report shows.
 
 The journal of a long run holds tens of thousands of load samples; a browser does not
 need them all. ``timelines`` folds the samples of each scenario into at most
@@ -14,16 +14,14 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from harness.errors import ConfigError
-from harness.model.journal import Event, parse_journal_lines
+from harness.model.journal import Event
 from harness.model.scorecard import Scorecard
-from harness.telemetry.redact import redact
+from harness.redact import redact
+from harness.runfolder import RunFolder
 
 __all__ = [
-    "Bucket", "FaultWindow", "Marker", "RunData", "Timeline",
-    "journal_excerpt", "load_run", "load_scorecard", "quantile", "timelines",
+    "Bucket", "FaultWindow", "Marker", "ScoredRun", "Timeline",
+    "journal_excerpt", "load_scored_run", "quantile", "timelines",
 ]
 
 
@@ -76,8 +74,9 @@ class Timeline:
 
 
 @dataclass
-class RunData:
-    """Everything the renderers need, loaded once."""
+class ScoredRun:
+    """What the renderers need of a scored run folder, loaded once: its scorecard and journal
+    (scoring's input is ``harness.scoring.data.RunData``, read by ``harness.telemetry.rundir``)."""
 
     run_dir: Path
     scorecard: Scorecard
@@ -88,35 +87,10 @@ class RunData:
         return self.scorecard.run.run_id
 
 
-def load_scorecard(path: Path) -> Scorecard:
-    """Load ``scorecard.json`` (or a run folder holding one) with a one-line error on bad input."""
-    if path.is_dir():
-        path = path / "scorecard.json"
-    try:
-        return Scorecard.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        raise ConfigError("scorecard.json not found (score the run first: `harness score RUN_DIR`)",
-                          path=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read scorecard: {exc}", path=str(path)) from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"not a valid scorecard: {first['msg']}", path=str(path), field=where) from None
-
-
-def load_run(run_dir: Path) -> RunData:
+def load_scored_run(run_dir: Path) -> ScoredRun:
     """Scorecard (required) and journal (optional: a scorecard alone still renders)."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ConfigError("run folder not found", path=str(run_dir))
-    scorecard = load_scorecard(run_dir / "scorecard.json")
-    journal = run_dir / "journal.jsonl"
-    events: list[Event] = []
-    if journal.exists():
-        with journal.open(encoding="utf-8", errors="replace") as fh:
-            events = parse_journal_lines(fh)
-    return RunData(run_dir=run_dir, scorecard=scorecard, events=events)
+    folder = RunFolder.existing(run_dir)
+    return ScoredRun(run_dir=folder.root, scorecard=folder.read_scorecard(), events=folder.read_events(required=False))
 
 
 def quantile(sorted_values: list[float], q: float) -> float | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.model.scenario import PHASES
 from harness.model.scorecard import ScenarioResult, Scorecard, Violation
-from harness.report.data import RunData, timelines
+from harness.report.data import ScoredRun, timelines
 
 __all__ = ["render_html"]
 
@@ -96,7 +96,7 @@ def _scenario_view(sc: ScenarioResult, charts: dict[str, str], samples: dict[str
     }
 
 
-def render_html(run: RunData, *, history: list[dict[str, Any]] | None = None,
+def render_html(run: ScoredRun, *, history: list[dict[str, Any]] | None = None,
                 baseline: Scorecard | None = None, regressions: list[str] | None = None) -> str:
     """The whole page as one string."""
     from harness.report.charts import DRAW_SCRIPT, chart_div, plotly_js, timeline_figure, trend_figure

@@ -7,6 +7,7 @@ Public API: :class:`Sandbox` (start/stop/describe), :class:`SandboxClient` and
 
 from harness.sandbox.client import SandboxClient, make_claim
 from harness.sandbox.config import DEFECTS, Resilience, check_defects
-from harness.sandbox.sandbox import Sandbox
+from harness.sandbox.sandbox import Sandbox, check_extra_installed
 
-__all__ = ["DEFECTS", "Resilience", "Sandbox", "SandboxClient", "check_defects", "make_claim"]
+__all__ = ["DEFECTS", "Resilience", "Sandbox", "SandboxClient", "check_defects", "check_extra_installed",
+           "make_claim"]

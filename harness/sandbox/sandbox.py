@@ -57,6 +57,26 @@ def proxy_available() -> bool:
         return False
 
 
+#: what the sandbox's processes import beyond harness itself: the ``sandbox`` extra of pyproject.toml
+EXTRA_MODULES = ("dbos", "fastapi")
+
+
+def check_extra_installed() -> None:
+    """``ConfigError`` (exit 2) naming the fix when the ``sandbox`` extra is missing, before anything
+    starts (otherwise the orchestrator would die at startup and the error be a health timeout)."""
+    missing = []
+    for name in EXTRA_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise ConfigError(f"the embedded sandbox needs {' and '.join(missing)}, which are not installed: "
+                          "install harness[sandbox] (pip install 'harness[sandbox]')")
+
+
 class Sandbox:
     """The sandbox as a context manager: ``with Sandbox(tmp) as sb: sb.urls["orchestrator"]``."""
 
@@ -96,6 +116,7 @@ class Sandbox:
 
     def up(self) -> Sandbox:
         """Start everything and wait until it is healthy. On failure, stop what started."""
+        check_extra_installed()
         previous = Supervisor.load(self.state_dir)
         alive = [n for n in previous.names() if previous.is_running(n)]
         if alive:

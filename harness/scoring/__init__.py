@@ -1,7 +1,7 @@
 """harness.scoring: pure functions from a parsed run folder to a ``Scorecard``.
 
 No I/O here (DESIGN.md): ``harness.telemetry.rundir.load_run`` reads the folder,
-``score_run`` turns it into a scorecard, ``harness.telemetry.rundir.write_scorecard``
+``score_run`` turns it into a scorecard, ``harness.runfolder.RunFolder.write_scorecard``
 writes it. Every formula is documented in docs/scoring.md.
 """
 

@@ -28,19 +28,14 @@ from typing import Any
 import httpx
 
 from harness.errors import HarnessError
-
-_SECRET_WORDS = ("token", "secret", "password", "authorization", "cookie", "api_key", "apikey", "api-key")
+from harness.jsontools import write_atomic
+from harness.redact import redact
 
 
 class ProcessError(HarnessError):
     """A supervised process did not start or become healthy. Shown as one line."""
 
     exit_code = 1
-
-
-def redact_env(env: dict[str, str]) -> dict[str, str]:
-    """Environment safe to write to disk: values of secret-looking names are masked."""
-    return {k: ("***" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in env.items()}
 
 
 @dataclass
@@ -137,11 +132,9 @@ class Supervisor:
         procs = {}
         for name, rec in self.records.items():
             spec = asdict(rec.spec)
-            spec["env"] = redact_env(spec["env"])
+            spec["env"] = redact(spec["env"])  # the state file is on disk: no secrets in it
             procs[name] = {"spec": spec, "pid": rec.pid, "start_time": rec.start_time, "log": rec.log}
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": 1, "processes": procs, "meta": self.meta}, indent=2))
-        os.replace(tmp, self.state_file)
+        write_atomic(self.state_file, json.dumps({"version": 1, "processes": procs, "meta": self.meta}, indent=2))
 
     # ------------------------------------------------------------ queries
 

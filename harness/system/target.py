@@ -29,7 +29,10 @@ from typing import Any
 import httpx
 
 from harness.errors import ConfigError
+from harness.model.loader import load_system
 from harness.model.system import SystemSpec
+from harness.system.launch import SystemLauncher
+from harness.system.supervisor import Supervisor
 
 __all__ = ["Target", "open_target"]
 
@@ -73,7 +76,6 @@ def check_proxy_reachable(spec: SystemSpec, system_path: Path | None = None) -> 
 def _user_system(system: Path, *, defects: Sequence[str], allow_production: bool,
                  say: Callable[[str], None]) -> Iterator[Target]:
     from harness.engine.run import check_safety
-    from harness.model.loader import load_system
 
     if defects:
         raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
@@ -81,14 +83,10 @@ def _user_system(system: Path, *, defects: Sequence[str], allow_production: bool
     check_safety(spec, allow_production=allow_production)  # before touching anything of it
     attached = _sandbox_state_dir(system)
     if attached is not None:
-        from harness.system.supervisor import Supervisor
-
         say(f"attached to the running system in {attached}")
         yield Target(spec, system, Supervisor.load(attached), [], attached)
         return
     check_proxy_reachable(spec, system)
-    from harness.system.launch import SystemLauncher
-
     launcher = SystemLauncher(spec, system)
     try:
         with launcher:
@@ -102,8 +100,9 @@ def _user_system(system: Path, *, defects: Sequence[str], allow_production: bool
 
 @contextlib.contextmanager
 def _temporary_sandbox(defects: Sequence[str], say: Callable[[str], None]) -> Iterator[Target]:
-    from harness.sandbox import Sandbox  # lazy: product code does not need the sandbox
+    from harness.sandbox import Sandbox, check_extra_installed  # lazy: product code does not need the sandbox
 
+    check_extra_installed()  # before the temp dir and the "starting" line
     state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
     say(f"starting the embedded sandbox in {state_dir} ...")
     with Sandbox(state_dir, defects=list(defects)) as box:

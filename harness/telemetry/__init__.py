@@ -8,6 +8,6 @@ OpenTelemetry modules are imported only when a protobuf body is decoded.
 from __future__ import annotations
 
 from harness.telemetry.receiver import OtlpReceiver
-from harness.telemetry.rundir import load_run, write_scorecard
+from harness.telemetry.rundir import load_run
 
-__all__ = ["OtlpReceiver", "load_run", "write_scorecard"]
+__all__ = ["OtlpReceiver", "load_run"]

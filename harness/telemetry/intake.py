@@ -37,8 +37,6 @@ MARGIN_S = 2.0
 system's clock and the harness's may differ by a little."""
 
 DUPLICATE = "duplicate of an earlier span (same trace_id and span_id)"
-INTAKE_FILE = "telemetry.json"
-"""What collection saw, kept in the run folder so re-scoring can still say it."""
 
 Window = tuple[float, float]
 

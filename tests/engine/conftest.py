@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from harness.sandbox import Sandbox
+from harness.system.target import Target
 
 
 @pytest.fixture(scope="module")
@@ -29,3 +30,8 @@ def write_scenario(folder: Path, name: str, text: str) -> Path:
     path = folder / f"{name}.yaml"
     path.write_text(text)
     return path
+
+
+def target_of(box: Sandbox) -> Target:
+    """The sandbox as ``open_target`` would hand it to a run."""
+    return Target(box.system_spec(), Path(box.system_yaml_path), box.supervisor)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine.run import execute_run
+from harness.engine.run import RunOptions, execute_run
 from harness.sandbox import Sandbox
-from tests.engine.conftest import write_scenario
+from tests.engine.conftest import target_of, write_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +30,8 @@ def test_duplicate_payouts_are_found_in_a_real_run(tmp_path: Path, defects: tupl
                                                    duplicated: bool) -> None:
     scenario = write_scenario(tmp_path, "truncated", TRUNCATED_PAYOUT)
     with Sandbox(tmp_path / "sandbox", defects=defects) as box:
-        result = execute_run([scenario], box.system_spec(), system_path=box.system_yaml_path,
-                             out_root=tmp_path / "reports", supervisor=box.supervisor, settle_s=15,
-                             ledger_path=tmp_path / "ledger.jsonl", seed=3)
+        result = execute_run(RunOptions(target=target_of(box), scenarios=[scenario], out_root=tmp_path / "reports",
+                                        settle_s=15, ledger_path=tmp_path / "ledger.jsonl", seed=3))
     card = json.loads((result.run_dir / "scorecard.json").read_text())
     dupes = card["integrity"]["duplicated"]
     if duplicated:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.engine.journal import JournalWriter
 from harness.model.journal import parse_journal_lines
+from harness.redact import REDACTED
 
 
 def test_events_roundtrip_with_context_and_redaction(tmp_path: Path) -> None:
@@ -30,7 +31,7 @@ def test_events_roundtrip_with_context_and_redaction(tmp_path: Path) -> None:
     events = parse_journal_lines(lines)
     assert [e.kind for e in events] == ["scenario_start", "fault_injected", "scenario_end"]
     assert events[1].phase == "inject" and events[1].scenario == "s1"
-    assert events[1].get("params")["headers"] == {"Authorization": "***", "X-Other": "fine"}
+    assert events[1].get("params")["headers"] == {"Authorization": REDACTED, "X-Other": "fine"}
     assert events[2].phase is None
     assert all(e.t_mono > 0 and e.t_wall > 1e9 for e in events)
 

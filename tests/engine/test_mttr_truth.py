@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine.run import execute_run
+from harness.engine.run import RunOptions, execute_run
 from harness.model.journal import parse_journal_lines
 from harness.sandbox import Sandbox
-from tests.engine.conftest import write_scenario
+from tests.engine.conftest import target_of, write_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +29,8 @@ steady_state:
 faults:
   - {{type: pause, target: {{service: orchestrator}}}}
 """)
-    result = execute_run([scenario], sandbox.system_spec(), system_path=sandbox.system_yaml_path,
-                         out_root=tmp_path / "reports", supervisor=sandbox.supervisor, settle_s=2,
-                         ledger_path=tmp_path / "ledger.jsonl", repeats=2)
+    result = execute_run(RunOptions(target=target_of(sandbox), scenarios=[scenario], out_root=tmp_path / "reports",
+                                    settle_s=2, ledger_path=tmp_path / "ledger.jsonl", repeats=2))
     events = parse_journal_lines((result.run_dir / "journal.jsonl").read_text().splitlines())
     card = json.loads((result.run_dir / "scorecard.json").read_text())
     assert card["run"]["probe_interval_s"] == INTERVAL

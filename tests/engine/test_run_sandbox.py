@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine.run import EXIT_ABORTED, EXIT_INTERRUPTED, execute_run
+from harness.engine.run import EXIT_ABORTED, EXIT_INTERRUPTED, RunOptions, execute_run
 from harness.model.journal import parse_journal_lines
 from harness.sandbox import Sandbox
-from tests.engine.conftest import proxies_state, write_scenario
+from tests.engine.conftest import proxies_state, target_of, write_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -56,9 +57,9 @@ def _events(run_dir: Path) -> list:
 def test_run_injects_and_reverts_every_fault_and_accounts_for_all_work(sandbox: Sandbox, tmp_path: Path) -> None:
     scenarios = [write_scenario(tmp_path / "sc", "latency-503", LATENCY_AND_503),
                  write_scenario(tmp_path / "sc", "pause", PAUSE)]
-    result = execute_run(scenarios, sandbox.system_spec(), system_path=sandbox.system_yaml_path,
-                         out_root=tmp_path / "reports", supervisor=sandbox.supervisor, settle_s=20,
-                         ledger_path=tmp_path / "ledger.jsonl", seed=7, contract_suites=("a2a", "mcp"))
+    result = execute_run(RunOptions(target=target_of(sandbox), scenarios=scenarios, out_root=tmp_path / "reports",
+                                    settle_s=20, ledger_path=tmp_path / "ledger.jsonl", seed=7,
+                                    contract_suites=("a2a", "mcp")))
     events = _events(result.run_dir)
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_start" and kinds[-1] == "run_end"
@@ -105,10 +106,12 @@ abort_when:
   - {probe: claim, consecutive_failures: 2}
 """)
     start = time.monotonic()
-    result = execute_run([scenario], sandbox.system_spec(), system_path=sandbox.system_yaml_path,
-                         out_root=tmp_path / "reports", supervisor=sandbox.supervisor, settle_s=15,
-                         ledger_path=tmp_path / "ledger.jsonl")
+    random.seed(1234)
+    expected_next = random.Random(1234).random()
+    result = execute_run(RunOptions(target=target_of(sandbox), scenarios=[scenario], out_root=tmp_path / "reports",
+                                    settle_s=15, ledger_path=tmp_path / "ledger.jsonl", seed=5))
     elapsed = time.monotonic() - start
+    assert random.random() == expected_next, "a run must not reseed (or draw from) the global random generator"
     assert result.exit_code == EXIT_ABORTED
     events = _events(result.run_dir)
     abort = next(e for e in events if e.kind == "abort")

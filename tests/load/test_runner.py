@@ -151,7 +151,7 @@ def test_failures_show_status_and_error_without_leaking_secrets(claims_server: C
         if path.is_file():
             assert secret not in path.read_text(errors="replace"), path
     # The redacted config still says where traffic went.
-    assert "api_key=***" in (tmp_path / "load-config.json").read_text()
+    assert "api_key=%5BREDACTED%5D" in (tmp_path / "load-config.json").read_text()
     assert gen.exit_codes and all(code is not None for code in gen.exit_codes)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.report.allure import build_allure_report, find_allure, write_allure_results
-from harness.report.data import load_run
+from harness.report.data import load_scored_run
 
 
 def _results(out: Path) -> list[dict]:
@@ -17,7 +17,7 @@ def _results(out: Path) -> list[dict]:
 
 
 def test_results_have_steps_per_phase_and_attachments(run_dir: Path, tmp_path: Path) -> None:
-    out = write_allure_results(load_run(run_dir), tmp_path / "allure-results")
+    out = write_allure_results(load_scored_run(run_dir), tmp_path / "allure-results")
     results = _results(out)
     by_name = {r["fullName"]: r for r in results}
     assert len(results) == 6 + 5 + 2  # repeats + contract suites + integrity/policy
@@ -44,7 +44,7 @@ def test_results_have_steps_per_phase_and_attachments(run_dir: Path, tmp_path: P
     assert labels["suite"] == "scenarios" and labels["severity"] == "critical"
     assert "run_id=20261127T120000Z-synth" in (out / "environment.properties").read_text()
     # rewriting replaces the folder rather than mixing two runs
-    write_allure_results(load_run(run_dir), out)
+    write_allure_results(load_scored_run(run_dir), out)
     assert len(_results(out)) == 13
 
 
@@ -54,7 +54,7 @@ def test_allure_cli_accepts_the_results(run_dir: Path, tmp_path: Path) -> None:
         if os.environ.get("HARNESS_REQUIRE_ALLURE"):
             pytest.fail("Allure CLI missing: npm install --prefix .ci/allure allure")
         pytest.skip("Allure CLI not installed (npm install --prefix .ci/allure allure); CI requires it")
-    out = write_allure_results(load_run(run_dir), tmp_path / "allure-results")
+    out = write_allure_results(load_scored_run(run_dir), tmp_path / "allure-results")
     report = build_allure_report(out, tmp_path / "allure-report", name="harness run synth")
     index = report / "index.html"
     # one self-contained file (opens from disk), not an app that fetches data/ over HTTP

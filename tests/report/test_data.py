@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from harness.errors import ConfigError
 from harness.model.journal import Event
-from harness.report.data import journal_excerpt, load_run, quantile, timelines
+from harness.report.data import journal_excerpt, load_scored_run, quantile, timelines
 
 Sample = tuple[float, float | None, bool]
 
@@ -62,7 +62,7 @@ def test_quantile_is_a_member_and_monotonic(values: list[float], q: float) -> No
 
 
 def test_synthetic_run_timelines(run_dir: Path) -> None:
-    run = load_run(run_dir)
+    run = load_scored_run(run_dir)
     tls = timelines(run.events)
     assert list(tls) == ["latency-payout", "kill-fraud", "http-503-approval"]
     kill = tls["kill-fraud"]
@@ -90,21 +90,21 @@ def test_torn_last_line_and_missing_journal(tmp_path: Path, run_dir: Path) -> No
     n = len(journal.read_text().splitlines())
     with journal.open("a") as fh:
         fh.write('{"seq": 999999, "kind": "probe", "t_mo')  # killed mid-write
-    assert len(load_run(run_dir).events) == n
+    assert len(load_scored_run(run_dir).events) == n
     journal.unlink()
-    assert load_run(run_dir).events == []  # a scorecard alone still renders
+    assert load_scored_run(run_dir).events == []  # a scorecard alone still renders
 
 
 def test_missing_or_bad_scorecard_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"scorecard\.json not found"):
-        load_run(tmp_path)
+        load_scored_run(tmp_path)
     (tmp_path / "scorecard.json").write_text(json.dumps({"run": {"run_id": "x"}}))
     with pytest.raises(ConfigError, match=r"scorecard.json: field '.*': not a valid scorecard"):
-        load_run(tmp_path)
+        load_scored_run(tmp_path)
 
 
 def test_excerpt_keeps_faults_and_failures_not_noise(run_dir: Path) -> None:
-    run = load_run(run_dir)
+    run = load_scored_run(run_dir)
     text = journal_excerpt(run.events, scenario="kill-fraud", repeat=1)
     kinds = [json.loads(line)["kind"] for line in text.splitlines()]
     assert "fault_injected" in kinds and "fault_reverted" in kinds and "probe" in kinds

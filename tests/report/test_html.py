@@ -8,7 +8,7 @@ from pathlib import Path
 
 from harness.report import write_reports
 from harness.report.charts import plotly_js
-from harness.report.data import load_run
+from harness.report.data import load_scored_run
 from harness.report.html import render_html
 from tests.report.conftest import XSS, retitle
 from tests.report.synth import write_run
@@ -21,7 +21,7 @@ def _figures(page: str) -> list[dict]:
 
 
 def test_page_is_self_contained_with_plotly_inlined_once(run_dir: Path) -> None:
-    page = render_html(load_run(run_dir))
+    page = render_html(load_scored_run(run_dir))
     assert page.count(plotly_js()[:300]) == 1
     # nothing is loaded from anywhere: no src/href to a URL, no CDN, no @import
     assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=["\']?(https?:)?//', page, re.I)
@@ -31,7 +31,7 @@ def test_page_is_self_contained_with_plotly_inlined_once(run_dir: Path) -> None:
 
 
 def test_sections_show_what_the_scorecard_says(run_dir: Path) -> None:
-    page = render_html(load_run(run_dir))
+    page = render_html(load_scored_run(run_dir))
     text = page.replace(plotly_js(), "")
     for needle in (
         'id="score">59.1<',  # headline resilience score
@@ -50,7 +50,7 @@ def test_sections_show_what_the_scorecard_says(run_dir: Path) -> None:
 
 
 def test_timeline_chart_has_fault_windows_probes_and_phases(run_dir: Path) -> None:
-    figs = _figures(render_html(load_run(run_dir)))
+    figs = _figures(render_html(load_scored_run(run_dir)))
     kill = figs[1]
     names = [t.get("name") for t in kill["data"]]
     assert names == ["p95 latency", "p50 latency", "ok requests", "errors", "probe failed"]
@@ -64,7 +64,7 @@ def test_timeline_chart_has_fault_windows_probes_and_phases(run_dir: Path) -> No
 
 def test_user_text_is_escaped_everywhere(run_dir: Path) -> None:
     retitle(run_dir, XSS)
-    page = render_html(load_run(run_dir)).replace(plotly_js(), "")
+    page = render_html(load_scored_run(run_dir)).replace(plotly_js(), "")
     assert XSS not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
@@ -72,7 +72,7 @@ def test_user_text_is_escaped_everywhere(run_dir: Path) -> None:
 def test_big_journal_is_downsampled(tmp_path: Path) -> None:
     d = tmp_path / "big"
     write_run(d, target_events=10_000)
-    run = load_run(d)
+    run = load_scored_run(d)
     assert len(run.events) >= 9_000
     page = render_html(run)
     for fig in _figures(page):
@@ -109,7 +109,7 @@ def test_repeated_violations_are_grouped_with_a_count(run_dir: Path) -> None:
             for i in range(600)]
     card.policy.violations = [*card.policy.violations, *same]
     (run_dir / "scorecard.json").write_text(card.model_dump_json())
-    page = render_html(load_run(run_dir))
+    page = render_html(load_scored_run(run_dir))
     groups = re.findall(r'<tr><td class="num fail-t">(\d+)</td><td>orchestrator</td><td class="mono">(\w+)</td>',
                         page)
     assert groups == [("600", "route_claim"), ("1", "issue_payout"), ("1", "send_email")]
@@ -134,6 +134,6 @@ def test_huge_lost_lists_are_capped(run_dir: Path) -> None:
     card = Scorecard.model_validate_json((run_dir / "scorecard.json").read_bytes())
     card.integrity.lost = [WorkItem(workflow_id=f"w{i}") for i in range(700)]
     (run_dir / "scorecard.json").write_text(card.model_dump_json())
-    page = render_html(load_run(run_dir))
+    page = render_html(load_scored_run(run_dir))
     assert page.count('<td class="fail-t">lost</td>') == 500
     assert "… 200 more in scorecard.json" in page

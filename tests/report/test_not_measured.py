@@ -12,7 +12,7 @@ from lxml import etree
 from harness.model.scorecard import Integrity, PolicyResult, Scorecard
 from harness.report.allure import write_allure_results
 from harness.report.compare import compare
-from harness.report.data import load_run
+from harness.report.data import load_scored_run
 from harness.report.html import render_html
 from harness.report.junit import render_junit
 from harness.report.markdown import _md, render_summary, top_failures
@@ -79,7 +79,7 @@ def _write(run_dir: Path, card: Scorecard) -> Path:
 
 @pytest.mark.parametrize(("declared", "status"), [(False, "skipped"), (True, "failed")])
 def test_allure_never_passes_an_unmeasured_check(tmp_path: Path, declared: bool, status: str) -> None:
-    run = load_run(_write(tmp_path / "run", unmeasured(declared=declared)))
+    run = load_scored_run(_write(tmp_path / "run", unmeasured(declared=declared)))
     out = write_allure_results(run, tmp_path / "allure")
     by_name = {r["fullName"]: r for r in (json.loads(p.read_text()) for p in out.glob("*-result.json"))}
     integ, policy = by_name["harness.run.integrity"], by_name["harness.run.policy"]
@@ -89,7 +89,7 @@ def test_allure_never_passes_an_unmeasured_check(tmp_path: Path, declared: bool,
 
 
 def test_html_cards_and_sections_say_not_measured(tmp_path: Path) -> None:
-    page = render_html(load_run(_write(tmp_path / "run", unmeasured(declared=False))))
+    page = render_html(load_scored_run(_write(tmp_path / "run", unmeasured(declared=False))))
     assert f"Not measured: {NO_POLICIES}." in page and "no policy violations" not in page
     assert "no lost or duplicated work" not in page
     assert f"duplicated work not measured: {NO_EFFECTS}" in page

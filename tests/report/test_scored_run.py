@@ -15,14 +15,15 @@ HERE = Path(__file__).parent
 
 
 def test_reports_from_a_scorecard_the_scorer_wrote(tmp_path: Path) -> None:
+    from harness.runfolder import RunFolder
     from harness.scoring import score_run
-    from harness.telemetry.rundir import load_run, write_scorecard
+    from harness.telemetry.rundir import load_run
 
     run = tmp_path / "reports" / "scored"
     write_run(run, run_id="scored")
     (run / "scorecard.json").unlink()  # keep only the journal: the scorer decides
     card = score_run(load_run(run))
-    write_scorecard(card, run / "scorecard.json")
+    RunFolder(run).write_scorecard(card)
 
     out = write_reports(run, history=tmp_path / "reports" / "history.jsonl")
     page = out["html"].read_text()

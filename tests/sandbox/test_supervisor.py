@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.redact import REDACTED
 from harness.system.ports import free_port
-from harness.system.supervisor import ProcessError, ProcessSpec, Supervisor, redact_env
+from harness.system.supervisor import ProcessError, ProcessSpec, Supervisor
 
 # A service that also forks a child, to prove stop() takes the whole process group down.
 SERVER = """
@@ -82,7 +83,7 @@ def test_a_later_supervisor_stops_the_group_from_the_state_file(tmp_path: Path) 
     pid = first.pid("web")
     child = int((tmp_path / "web.child").read_text())
     saved = json.loads((tmp_path / "state.json").read_text())
-    assert saved["processes"]["web"]["spec"]["env"] == {"API_TOKEN": "***", "PLAIN": "x"}
+    assert saved["processes"]["web"]["spec"]["env"] == {"API_TOKEN": REDACTED, "PLAIN": "x"}
     assert "s3cret" not in (tmp_path / "state.json").read_text()
 
     later = Supervisor.load(tmp_path)
@@ -112,12 +113,6 @@ def test_start_twice_is_refused(tmp_path: Path) -> None:
             sup.start(s)
     finally:
         sup.stop_all()
-
-
-def test_redact_env_masks_secret_names() -> None:
-    env = {"GITHUB_TOKEN": "a", "DB_PASSWORD": "b", "X_API_KEY": "c", "Authorization": "d", "HOME": "/h"}
-    assert redact_env(env) == {"GITHUB_TOKEN": "***", "DB_PASSWORD": "***", "X_API_KEY": "***",
-                               "Authorization": "***", "HOME": "/h"}
 
 
 def test_attached_processes_die_with_the_supervising_process(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ from harness.faults.process import (
     RestartFault,
     find_watchdogs,
     process_state,
-    redact_argv,
 )
 from harness.model.scenario import FaultSpec, FaultTarget
 from harness.model.system import SystemSpec
@@ -199,9 +198,6 @@ def test_external_command_failure_is_a_fault_error() -> None:
 
 def test_secrets_in_commands_never_reach_the_ledger() -> None:
     argv = ["svcctl", "--token=abc", "--password", "hunter2", "API_KEY=xyz", "resume", "agent"]
-    redacted, changed = redact_argv(argv)
-    assert changed and redacted == ["svcctl", "--token=***", "--password", "***", "API_KEY=***",
-                                    "resume", "agent"]
     fault = ExternalCommandFault("ext", "pause", fault_id="e6", inject_cmd=["true"], revert_cmd=argv)
     entry = fault.ledger_entry()
     assert "abc" not in str(entry) and "hunter2" not in str(entry) and "xyz" not in str(entry)
