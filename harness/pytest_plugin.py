@@ -71,11 +71,11 @@ class _SystemHolder:
         if self.error is not None:
             pytest.fail(self.error, pytrace=False)
         if self._target is None:
-            from harness.system.target import open_target  # lazy: loads in every pytest session
+            from harness.sandbox.target import open_system_or_sandbox  # lazy: loads in every pytest session
 
             path = self.config.getoption("--harness-system")
             try:
-                self._target = self._stack.enter_context(open_target(Path(path) if path else None))
+                self._target = self._stack.enter_context(open_system_or_sandbox(Path(path) if path else None))
             except HarnessError as exc:  # bad system.yaml, refused target, a service that would not start
                 self.error = f"harness: cannot open the system under test: {exc}"
                 pytest.fail(self.error, pytrace=False)

@@ -28,11 +28,12 @@ BLOCKER = textwrap.dedent("""
 
 PRODUCT_MODULES = [
     "harness", "harness.cli", "harness.pytest_plugin", "harness.engine.run", "harness.engine.scenario_runner",
-    "harness.system.target", "harness.system.launch", "harness.faults.registry", "harness.faults.guard",
+    "harness.system.target", "harness.system.launch", "harness.faults.catalog",
+    "harness.faults.ledger", "harness.faults.session",
     "harness.proxy.server", "harness.proxy.api", "harness.load", "harness.scoring", "harness.telemetry.rundir",
     "harness.telemetry.receiver", "harness.report", "harness.report.html", "harness.gate", "harness.contracts.run",
     "harness.runfolder", "harness.redact",
-    "harness.sandbox",  # the package itself (attach, status, down) needs neither
+    "harness.sandbox", "harness.sandbox.target",  # the package (attach, status, down) needs neither
 ]
 
 

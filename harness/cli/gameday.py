@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         from harness.engine.run import RunOptions, execute_run
         from harness.engine.scenario_runner import AbortRun
         from harness.model.loader import load_scenario
-        from harness.system.target import open_target
+        from harness.sandbox.target import open_system_or_sandbox
 
         scenario = load_scenario(scenario_path)
         name = scenario_path.stem
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
                 runner.note(answer, author=facilitator)
                 console.print("[green]noted[/]")
 
-        with open_target(system, defects=defect, allow_production=production, say=console.print) as target:
+        with open_system_or_sandbox(system, defects=defect, allow_production=production, say=console.print) as target:
             result = execute_run(RunOptions(target=target, scenarios=[scenario_path], out_root=out, repeats=1,
                                             allow_production=production, before_phase=before_phase,
                                             on_event=console.print))

@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         from harness.engine.run import RunOptions, execute_run
         from harness.engine.scenario_runner import LiveStatus
         from harness.model.loader import load_scenario
-        from harness.system.target import open_target
+        from harness.sandbox.target import open_system_or_sandbox
 
         paths = list(scenarios) if scenarios else _default_scenarios()
         for path in paths:  # validate everything before touching anything
@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError(f"--locust-master must be HOST:PORT, got {locust_master!r}")
             load_overrides["master"] = locust_master
 
-        with open_target(None if sandbox else system, defects=defect, allow_production=production,
+        with open_system_or_sandbox(None if sandbox else system, defects=defect, allow_production=production,
                          say=console.print) as target, _live_progress(status, progress):
             result = execute_run(RunOptions(
                 target=target, scenarios=paths, out_root=out, repeats=repeats, seed=seed,

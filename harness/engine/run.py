@@ -29,8 +29,9 @@ from harness.engine.journal import JournalWriter
 from harness.engine.scenario_runner import LiveStatus, RepeatOutcome, ScenarioRunner
 from harness.errors import ConfigError
 from harness.faults.base import FaultError
-from harness.faults.guard import CleanupLedger, FaultSession, check_environment, check_target, cleanup
-from harness.faults.registry import build_fault
+from harness.faults.catalog import build_fault
+from harness.faults.ledger import CleanupLedger, cleanup
+from harness.faults.session import FaultSession
 from harness.load import LoadGenerator
 from harness.model.loader import load_scenario
 from harness.model.scenario import LoadProfile, Scenario
@@ -38,6 +39,7 @@ from harness.model.system import SystemSpec
 from harness.report import write_reports
 from harness.runfolder import RunFolder
 from harness.scoring import score_run
+from harness.system.safety import check_safety
 from harness.system.target import Target
 from harness.telemetry.rundir import load_run
 
@@ -135,19 +137,6 @@ def check_against_system(scenarios: list[tuple[str, Scenario]], paths: Sequence[
                                   field=f"faults[{i}].{exc.field}" if exc.field else f"faults[{i}]") from None
             except FaultError as exc:
                 raise ConfigError(str(exc), path=str(path), field=f"faults[{i}].target") from None
-
-
-def check_safety(system: SystemSpec, *, allow_production: bool) -> dict[str, Any]:
-    """Refuse non-allowlisted targets and production (unless overridden). Returns what to journal."""
-    override = check_environment(system, override=allow_production)
-    urls = [system.proxy.api_url]
-    for svc in system.services:
-        urls += [svc.base_url] + ([svc.health_url] if svc.health_url else [])
-    if system.workflow:
-        urls += [system.workflow.submit_url, system.workflow.status_url.replace("{id}", "x")]
-    for url in urls:
-        check_target(url, system)
-    return override.journal_fields()
 
 
 def _versions() -> dict[str, str]:

@@ -9,8 +9,8 @@ open the system under test, so all three start, attach and stop the same way.
   faults, and stop exactly what was started on exit, also on errors and Ctrl-C. The
   supervisor ties what it starts to the harness (parent-death signal), so a SIGKILLed
   harness does not leave them running either.
-* no ``system.yaml``: a temporary embedded sandbox, brought up and down again (imported
-  only then, so product code runs without it).
+* no ``system.yaml``: ``harness.sandbox.target.open_system_or_sandbox`` brings up a
+  temporary embedded sandbox instead (product code runs without the sandbox installed).
 
 A proxy that is not embedded must already answer: otherwise the first network fault
 would fail deep inside a run with a bare "unreachable", so it is checked up front and
@@ -20,7 +20,6 @@ the error says which ``proxy.api_url`` and what to do.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from harness.errors import ConfigError
 from harness.model.loader import load_system
 from harness.model.system import SystemSpec
 from harness.system.launch import SystemLauncher
+from harness.system.safety import check_safety
 from harness.system.supervisor import Supervisor
 
 __all__ = ["Target", "open_target"]
@@ -75,8 +75,6 @@ def check_proxy_reachable(spec: SystemSpec, system_path: Path | None = None) -> 
 @contextlib.contextmanager
 def _user_system(system: Path, *, defects: Sequence[str], allow_production: bool,
                  say: Callable[[str], None]) -> Iterator[Target]:
-    from harness.engine.run import check_safety
-
     if defects:
         raise ConfigError("--defect only applies to the embedded sandbox (drop --system or add --sandbox)")
     spec = load_system(system)
@@ -98,26 +96,13 @@ def _user_system(system: Path, *, defects: Sequence[str], allow_production: bool
             say(f"stopped {', '.join(launcher.started)}")
 
 
-@contextlib.contextmanager
-def _temporary_sandbox(defects: Sequence[str], say: Callable[[str], None]) -> Iterator[Target]:
-    from harness.sandbox import Sandbox, check_extra_installed  # lazy: product code does not need the sandbox
-
-    check_extra_installed()  # before the temp dir and the "starting" line
-    state_dir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
-    say(f"starting the embedded sandbox in {state_dir} ...")
-    with Sandbox(state_dir, defects=list(defects)) as box:
-        say(f"sandbox up: system.yaml at {box.system_yaml_path}")
-        yield Target(box.system_spec(), Path(box.system_yaml_path), box.supervisor, [], state_dir)
-    say("sandbox down")
-
-
-def open_target(system: Path | None, *, defects: Sequence[str] = (), allow_production: bool = False,
+def open_target(system: Path, *, defects: Sequence[str] = (), allow_production: bool = False,
                 say: Callable[[str], None] = lambda _msg: None) -> contextlib.AbstractContextManager[Target]:
-    """Open ``system`` (a system.yaml path) or, with None, a temporary embedded sandbox.
+    """Open ``system`` (a system.yaml path).
 
     Use as ``with open_target(path) as target: ...``; on exit (normal, exception or
-    Ctrl-C) whatever was started for it is stopped, and nothing else.
+    Ctrl-C) whatever was started for it is stopped, and nothing else. The embedded
+    sandbox, opened when no system.yaml is given, is ``harness.sandbox.target``'s: the
+    sandbox is one user of this layer, not part of it.
     """
-    if system is None:
-        return _temporary_sandbox(defects, say)
     return _user_system(Path(system), defects=defects, allow_production=allow_production, say=say)
