@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from harness.errors import ConfigError
-from harness.model.journal import parse_journal_lines
+from harness.model.journal import parse_journal
 from harness.model.scorecard import ContractResult, Scorecard, TelemetryIntake
 from harness.model.system import SideEffect
 from harness.scoring.data import AuditEvent, RunData, Span
@@ -39,7 +39,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
     journal = root / "journal.jsonl"
     if not journal.is_file():
         raise ConfigError("no journal.jsonl in the run folder", path=str(root))
-    events = parse_journal_lines(journal.read_text(encoding="utf-8", errors="replace").splitlines())
+    parsed = parse_journal(journal.read_text(encoding="utf-8", errors="replace").splitlines())
+    events = parsed.events
     if not events:
         raise ConfigError("journal has no valid events", path=str(journal))
     declared = _read_json_object(root / DECLARATIONS_FILE)
@@ -47,6 +48,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
     return RunData(
         run_id=root.resolve().name,
         events=events,
+        journal_problems=parsed.problems,
+        journal_torn=parsed.torn_last_line,
         spans=spans,
         audit=audit,
         telemetry=telemetry,
