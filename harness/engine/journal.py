@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.model.journal import Event, build_event
+from pydantic_core import PydanticSerializationError
+
+from harness.model.journal import Event, build_event, without_surrogates
 
 _SECRET_KEY = re.compile(r"(authorization|cookie|api[-_]?key|token|secret|password|passwd)", re.I)
 REDACTED = "***"
@@ -74,7 +76,12 @@ class JournalWriter:
                         t_mono=now_mono if t_mono is None else t_mono,
                         t_wall=now_wall if t_wall is None else t_wall)
             event = build_event(data)
-            os.write(self._fd, (event.to_json() + "\n").encode())
+            try:
+                line = event.to_json()
+            except PydanticSerializationError:  # a lone surrogate in a text: JSON cannot carry it
+                event = build_event(without_surrogates(data))
+                line = event.to_json()
+            os.write(self._fd, (line + "\n").encode())
             if self._fsync:
                 os.fsync(self._fd)
             self._seq += 1

@@ -58,7 +58,7 @@ class Event(BaseModel):
 
     def to_json(self) -> str:
         """The line as written: compact, the fields the writer set (plus any extras)."""
-        return self.model_dump_json(exclude_unset=True, fallback=str)
+        return self.model_dump_json(exclude_unset=True, ensure_ascii=True, fallback=str)
 
 
 class SafetyOverrides(BaseModel):
@@ -195,7 +195,8 @@ class WorkflowCompletedEvent(_WorkflowOutcome):
 
 
 class WorkflowFailedEvent(_WorkflowOutcome):
-    written_when: ClassVar[str] = "once per submitted workflow that failed (or is UNKNOWN: lost)"
+    written_when: ClassVar[str] = ("once per submitted workflow that failed, after the repeat "
+                                   "settles; `state: UNKNOWN` = the system has no record (lost)")
     kind: Literal["workflow_failed"]
 
 
@@ -270,6 +271,18 @@ def build_event(data: dict[str, Any]) -> Event:
         raise EventError(f"{kind}: unknown field(s) {', '.join(sorted(event.model_extra))}; "
                          f"{model.__name__} has {', '.join(model.model_fields)}")
     return event
+
+
+def without_surrogates(value: Any) -> Any:
+    """``value`` with lone surrogates in its strings (undecodable bytes kept by
+    ``surrogateescape``, e.g. in an OS error text) replaced by ``?``: JSON cannot carry them."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_surrogates(v) for v in value]
+    return value
 
 
 def describe_error(exc: ValidationError) -> str:
