@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.engine.run import execute_run
-from harness.model.journal import parse_journal_lines
+from harness.model.journal import FaultInjectedEvent, FaultRevertedEvent, parse_journal_lines
 from harness.sandbox import Sandbox
 from tests.engine.conftest import write_scenario
 
@@ -39,8 +39,8 @@ faults:
     assert len(faults) == 2
     errors = []
     for fault in faults:
-        on = next(e for e in events if e.kind == "fault_injected" and e.get("fault_id") == fault["fault_id"])
-        off = next(e for e in events if e.kind == "fault_reverted" and e.get("fault_id") == fault["fault_id"])
+        on = next(e for e in events if isinstance(e, FaultInjectedEvent) and e.fault_id == fault["fault_id"])
+        off = next(e for e in events if isinstance(e, FaultRevertedEvent) and e.fault_id == fault["fault_id"])
         # Frozen from SIGSTOP to SIGCONT. The pause fault arms its SIGCONT watchdog first and sends
         # SIGSTOP last, so the freeze begins when injecting ends (t_mono + duration_ms; up to 0.2 s
         # after T0 on a loaded machine). Detection lags the freeze by at most one probe interval.
