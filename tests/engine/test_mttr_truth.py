@@ -44,7 +44,7 @@ faults:
         # Frozen from SIGSTOP to SIGCONT. The pause fault arms its SIGCONT watchdog first and sends
         # SIGSTOP last, so the freeze begins when injecting ends (t_mono + duration_ms; up to 0.2 s
         # after T0 on a loaded machine). Detection lags the freeze by at most one probe interval.
-        frozen_after = on.get("duration_ms") / 1000
+        frozen_after = (on.duration_ms or 0.0) / 1000
         truth = off.t_mono - (on.t_mono + frozen_after)
         assert fault["impact"] and fault["recovered"], fault
         assert 0 <= fault["mttd_s"] <= frozen_after + INTERVAL + 0.05, (fault, frozen_after)

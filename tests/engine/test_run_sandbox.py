@@ -14,8 +14,10 @@ import pytest
 
 from harness.engine.run import EXIT_ABORTED, EXIT_INTERRUPTED, execute_run
 from harness.model.journal import (
+    AbortEvent,
     FaultInjectedEvent,
     FaultRevertedEvent,
+    ScenarioEndEvent,
     WorkflowOutcomeEvent,
     WorkflowSubmittedEvent,
     parse_journal_lines,
@@ -117,11 +119,11 @@ abort_when:
     elapsed = time.monotonic() - start
     assert result.exit_code == EXIT_ABORTED
     events = _events(result.run_dir)
-    abort = next(e for e in events if e.kind == "abort")
-    assert "claim" in abort.get("reason") and abort.phase == "inject"
-    reverted = next(e for e in events if e.kind == "fault_reverted")
-    assert reverted.t_mono >= abort.t_mono and reverted.get("ok")
-    assert next(e for e in events if e.kind == "scenario_end").get("aborted") is True
+    abort = next(e for e in events if isinstance(e, AbortEvent))
+    assert "claim" in abort.reason and abort.phase == "inject"
+    reverted = next(e for e in events if isinstance(e, FaultRevertedEvent))
+    assert reverted.t_mono >= abort.t_mono and reverted.ok
+    assert next(e for e in events if isinstance(e, ScenarioEndEvent)).aborted is True
     assert elapsed < 20, "the 20 s inject phase must have been cut short"
     assert proxies_state(sandbox)["intake"]["enabled"] is True
 
