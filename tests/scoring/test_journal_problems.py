@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.report.data import load_run as load_scored_run
+from harness.report.html import render_html
 from harness.report.markdown import render_summary
 from harness.scoring import score_run
 from harness.telemetry.rundir import load_run
@@ -45,6 +47,11 @@ def test_unknown_kind_is_reported_with_its_line_and_the_rest_still_scores(tmp_pa
     assert card.scenarios == clean.scenarios  # the valid events score exactly as before
     assert "### Journal\n\n- 2 journal lines not scored (first: line 4: unknown event kind 'probe\\_v2')" \
         in render_summary(card)
+
+    (folder / "scorecard.json").write_text(card.model_dump_json())
+    page = render_html(load_scored_run(folder))
+    assert "last line torn (run killed)" in page
+    assert "2 journal lines not scored (first: line 4: unknown event kind &#39;probe_v2&#39;)" in page
 
     proc = subprocess.run([sys.executable, "-m", "harness", "score", str(folder)], capture_output=True, text=True,
                           timeout=120, check=False)
