@@ -33,7 +33,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness.errors import ConfigError
 from harness.jsontools import write_atomic
-from harness.model.journal import Event, parse_journal_lines
+from harness.model.journal import Event, ParsedJournal, parse_journal
 from harness.model.scorecard import ContractResult, Scorecard, TelemetryIntake
 from harness.model.system import SideEffect
 
@@ -195,19 +195,24 @@ class RunFolder:
         return write_atomic(path, json.dumps(doc, indent=2) + "\n")
 
     # -- reading -------------------------------------------------------------------------
-    def read_events(self, *, required: bool = True) -> list[Event]:
-        """The journal's events in ``seq`` order. ``required``: a missing or empty journal is a
+    def read_journal(self, *, required: bool = True) -> ParsedJournal:
+        """The journal's events in ``seq`` order and its problem lines (counted and reported
+        by scoring, never silently dropped). ``required``: a missing or empty journal is a
         ``ConfigError`` (scoring needs it); otherwise it reads as no events (a scorecard alone
         still renders)."""
         if not self.journal.is_file():
             if required:
                 raise ConfigError(f"no {JOURNAL} in the run folder", path=str(self.root))
-            return []
+            return ParsedJournal(events=[], problems=[])
         with self.journal.open(encoding="utf-8", errors="replace") as fh:
-            events = parse_journal_lines(fh)
-        if required and not events:
+            parsed = parse_journal(fh)
+        if required and not parsed.events:
             raise ConfigError("journal has no valid events", path=str(self.journal))
-        return events
+        return parsed
+
+    def read_events(self, *, required: bool = True) -> list[Event]:
+        """``read_journal``'s events alone (what a report draws)."""
+        return self.read_journal(required=required).events
 
     def read_scorecard(self) -> Scorecard:
         return read_scorecard(self.scorecard)

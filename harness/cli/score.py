@@ -47,6 +47,8 @@ def register(app: typer.Typer) -> None:
         )
         for warning in card.telemetry.warnings:
             console.print(f"  telemetry: {warning}", markup=False, highlight=False)
+        if card.journal.warning:
+            console.print(f"  journal: {card.journal.warning}", markup=False, highlight=False)
 
     @telemetry_app.command("receive")
     def receive_cmd(

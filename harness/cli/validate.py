@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
     def schema_cmd(
         out: Path = typer.Option(Path("schemas"), "--out", "-o", help="folder for *.schema.json"),
     ) -> None:
-        """Export the JSON Schemas of system.yaml, scenarios and scorecard.json."""
+        """Export the JSON Schemas of system.yaml, scenarios, scorecard.json and a journal.jsonl line."""
         from harness.model import SCHEMAS
 
         out.mkdir(parents=True, exist_ok=True)

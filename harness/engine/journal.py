@@ -3,7 +3,9 @@
 Each event is one JSON line, written with a single ``write`` of the whole line,
 flushed and fsync'd before ``emit`` returns. A run killed with SIGKILL therefore
 leaves a journal whose every complete line is valid; the reader
-(``harness.model.journal.parse_journal_lines``) skips a torn last line.
+(``harness.model.journal.parse_journal``) tolerates a torn last line. Every event is
+validated into its kind's model before it is written, so a writer cannot journal what
+the readers would not understand.
 
 The writer is thread-safe: probes, the load sample reader and the phase loop all
 emit from their own threads. Context (scenario, repeat, phase) is set by the engine
@@ -12,13 +14,15 @@ and stamped on every event so readers never need to reconstruct it.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import PydanticSerializationError
+
+from harness.model.journal import Event, build_event, without_surrogates
 from harness.redact import redact
 
 
@@ -45,18 +49,26 @@ class JournalWriter:
                     self.context[key] = value
 
     def emit(self, kind: str, *, t_mono: float | None = None, t_wall: float | None = None,
-             **fields: Any) -> dict[str, Any]:
-        """Append one event and return it. ``t_mono``/``t_wall`` default to now."""
+             **fields: Any) -> Event | None:
+        """Append one event of ``kind`` (its model in ``harness.model.journal``) and return it;
+        ``None`` once closed. ``t_mono``/``t_wall`` default to now. An unknown kind or field,
+        or a value of the wrong type, raises ``EventError`` here rather than writing a line
+        that scoring would not understand."""
         now_mono, now_wall = time.monotonic(), time.time()
         with self._lock:
             if self.closed:
-                return {}
-            event: dict[str, Any] = {**self.context, **redact(fields)}
-            event.update(seq=self._seq, kind=kind,
-                         t_mono=now_mono if t_mono is None else t_mono,
-                         t_wall=now_wall if t_wall is None else t_wall)
-            line = (json.dumps(event, separators=(",", ":"), default=str) + "\n").encode()
-            os.write(self._fd, line)
+                return None
+            data: dict[str, Any] = {**self.context, **redact(fields)}
+            data.update(seq=self._seq, kind=kind,
+                        t_mono=now_mono if t_mono is None else t_mono,
+                        t_wall=now_wall if t_wall is None else t_wall)
+            event = build_event(data)
+            try:
+                line = event.to_json()
+            except PydanticSerializationError:  # a lone surrogate in a text: JSON cannot carry it
+                event = build_event(without_surrogates(data))
+                line = event.to_json()
+            os.write(self._fd, (line + "\n").encode())
             if self._fsync:
                 os.fsync(self._fd)
             self._seq += 1

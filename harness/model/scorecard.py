@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCORECARD_VERSION = "1.1"
+SCORECARD_VERSION = "1.2"
 
 
 class _Model(BaseModel):
@@ -200,6 +200,25 @@ class TelemetryIntake(_Model):
     warnings: list[str] = Field(default_factory=list)
 
 
+class JournalIntake(_Model):
+    """What reading ``journal.jsonl`` scored and what it could not: a line that is not an
+    event of a known kind (docs/journal.md) is left out of every figure, so it is counted
+    here rather than skipped without a word."""
+
+    events: int = Field(default=0, description="events scored")
+    problems: int = Field(default=0, description="lines that are not a valid event of a known kind")
+    first_problem: str | None = Field(default=None, description="line number and reason of the first problem")
+    torn_last_line: bool = Field(default=False, description="the last line was cut short (a killed run); tolerated")
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the console and summary.md when lines were not scored, else ``None``."""
+        if not self.problems:
+            return None
+        lines = "line" if self.problems == 1 else "lines"
+        return f"{self.problems} journal {lines} not scored (first: {self.first_problem})"
+
+
 class Scorecard(_Model):
     schema_version: str = SCORECARD_VERSION
     run: RunMeta
@@ -213,3 +232,4 @@ class Scorecard(_Model):
     policy: PolicyResult = Field(default_factory=PolicyResult)
     contracts: list[ContractResult] = Field(default_factory=list)
     telemetry: TelemetryIntake = Field(default_factory=TelemetryIntake)
+    journal: JournalIntake = Field(default_factory=JournalIntake)

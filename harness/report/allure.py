@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.model.journal import Event
+from harness.model.journal import Event, FaultInjectedEvent, ProbeEvent
 from harness.model.scorecard import RepeatResult, ScenarioResult, Scorecard
 from harness.report.data import ScoredRun, journal_excerpt, timelines
 from harness.report.svg import timeline_svg
@@ -74,13 +74,13 @@ class _Writer:
 def _phase_steps(r: RepeatResult, events: list[Event], scenario: str, wall: float) -> list[dict[str, Any]]:
     """One step per phase; failed when a probe failed in it; a nested step per fault injected in it."""
     fails: dict[str, list[str]] = {}
-    faults: dict[str, list[Event]] = {}
+    faults: dict[str, list[FaultInjectedEvent]] = {}
     for ev in events:
         if ev.scenario != scenario or ev.repeat != r.repeat or ev.phase is None:
             continue
-        if ev.kind == "probe" and not ev.get("ok", True):
-            fails.setdefault(ev.phase, []).append(f"{ev.get('probe')}: {ev.get('detail') or 'failed'}")
-        elif ev.kind == "fault_injected":
+        if isinstance(ev, ProbeEvent) and not ev.ok:
+            fails.setdefault(ev.phase, []).append(f"{ev.probe}: {ev.detail or 'failed'}")
+        elif isinstance(ev, FaultInjectedEvent):
             faults.setdefault(ev.phase, []).append(ev)
     steps = []
     for phase, (t0, t1) in r.phase_windows.items():
@@ -91,7 +91,7 @@ def _phase_steps(r: RepeatResult, events: list[Event], scenario: str, wall: floa
             {"name": "requests", "value": str(stats.requests)},
         ]
         failed = fails.get(phase, [])
-        sub = [{"name": f"inject {ev.get('type')} on {ev.get('target')} ({ev.get('fault_id')})",
+        sub = [{"name": f"inject {ev.type} on {ev.target} ({ev.fault_id})",
                 "status": "passed", "stage": "finished", "start": int((ev.t_mono + wall) * 1000),
                 "stop": int((ev.t_mono + wall) * 1000), "steps": [], "attachments": [], "parameters": []}
                for ev in faults.get(phase, [])]

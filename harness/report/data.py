@@ -14,7 +14,16 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.model.journal import Event
+from harness.model.journal import (
+    AbortEvent,
+    Event,
+    FaultInjectedEvent,
+    FaultRevertedEvent,
+    LoadSampleEvent,
+    NoteEvent,
+    PhaseStartEvent,
+    ProbeEvent,
+)
 from harness.model.scorecard import Scorecard
 from harness.redact import redact
 from harness.runfolder import RunFolder
@@ -132,30 +141,26 @@ def timelines(events: list[Event], *, max_buckets: int = 240) -> dict[str, Timel
         t0 = evs[0].t_mono
         tl = Timeline(scenario=name, t0_mono=t0, duration=max(e.t_mono for e in evs) - t0)
         samples: list[tuple[float, float | None, bool]] = []
-        open_faults: dict[tuple[int | None, str], Event] = {}
+        open_faults: dict[tuple[int | None, str], FaultInjectedEvent] = {}
         for ev in evs:
             t = ev.t_mono - t0
-            kind = ev.kind
-            if kind == "load_sample":
-                lat = ev.get("latency_ms")
-                samples.append((t, float(lat) if isinstance(lat, int | float) else None,
-                                bool(ev.get("ok", True))))
-            elif kind == "probe":
-                if not ev.get("ok", True):
-                    tl.probe_failures.append(Marker(t, str(ev.get("probe", "probe")), ev.repeat,
-                                                    str(ev.get("detail", "") or "")))
-            elif kind == "phase_start" and ev.phase:
+            if isinstance(ev, LoadSampleEvent):
+                samples.append((t, ev.latency_ms, ev.ok))
+            elif isinstance(ev, ProbeEvent):
+                if not ev.ok:
+                    tl.probe_failures.append(Marker(t, ev.probe, ev.repeat, ev.detail or ""))
+            elif isinstance(ev, PhaseStartEvent) and ev.phase:
                 tl.phases.append(Marker(t, ev.phase, ev.repeat))
-            elif kind == "fault_injected":
-                open_faults[(ev.repeat, str(ev.get("fault_id", "")))] = ev
-            elif kind == "fault_reverted":
-                start_ev = open_faults.pop((ev.repeat, str(ev.get("fault_id", ""))), None)
+            elif isinstance(ev, FaultInjectedEvent):
+                open_faults[(ev.repeat, ev.fault_id)] = ev
+            elif isinstance(ev, FaultRevertedEvent):
+                start_ev = open_faults.pop((ev.repeat, ev.fault_id), None)
                 if start_ev is not None:
                     tl.faults.append(_window(start_ev, t0, t, reverted=True))
-            elif kind == "abort":
-                tl.aborts.append(Marker(t, "abort", ev.repeat, str(ev.get("reason", "") or "")))
-            elif kind == "note":
-                tl.notes.append(Marker(t, str(ev.get("author") or ""), ev.repeat, str(ev.get("message", "") or "")))
+            elif isinstance(ev, AbortEvent):
+                tl.aborts.append(Marker(t, "abort", ev.repeat, ev.reason))
+            elif isinstance(ev, NoteEvent):
+                tl.notes.append(Marker(t, ev.author or "", ev.repeat, ev.message))
         for start_ev in open_faults.values():  # never reverted: shade to the end of the scenario
             tl.faults.append(_window(start_ev, t0, tl.duration, reverted=False))
         tl.faults.sort(key=lambda w: w.start)
@@ -165,10 +170,9 @@ def timelines(events: list[Event], *, max_buckets: int = 240) -> dict[str, Timel
     return out
 
 
-def _window(ev: Event, t0: float, end: float, *, reverted: bool) -> FaultWindow:
+def _window(ev: FaultInjectedEvent, t0: float, end: float, *, reverted: bool) -> FaultWindow:
     return FaultWindow(
-        fault_id=str(ev.get("fault_id", "")), type=str(ev.get("type", "") or ""),
-        target=str(ev.get("target", "") or ""), start=ev.t_mono - t0, end=end,
+        fault_id=ev.fault_id, type=ev.type, target=str(ev.target or ""), start=ev.t_mono - t0, end=end,
         repeat=ev.repeat, reverted=reverted,
     )
 
@@ -184,7 +188,7 @@ def journal_excerpt(events: list[Event], *, scenario: str | None = None, repeat:
             continue
         if repeat is not None and ev.repeat != repeat:
             continue
-        if ev.kind in ("load_sample", "probe") and ev.get("ok", True):
+        if isinstance(ev, LoadSampleEvent | ProbeEvent) and ev.ok:
             continue
         # The engine's writer already redacts; journals from other writers may not, and
         # this excerpt is copied into allure-results, so redact again (cheap, idempotent).

@@ -127,6 +127,8 @@ def render_summary(card: Scorecard, *, baseline: Scorecard | None = None,
     if card.telemetry.warnings:
         lines += ["### Telemetry", "", f"{card.telemetry.spans_kept} spans and {card.telemetry.audit_kept} "
                   "audit events scored.", "", *[f"- {_md(w)}" for w in card.telemetry.warnings[:10]], ""]
+    if card.journal.warning:
+        lines += ["### Journal", "", f"- {_md(card.journal.warning)}", ""]
     if failures:
         lines += ["### Top failures", "", *[f"- {f}" for f in failures], ""]
     lines.append("Full report: `report.html` (self-contained, opens offline).")

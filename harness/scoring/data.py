@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.model.journal import Event
+from harness.model.journal import Event, JournalProblem
 from harness.model.scorecard import ContractResult, TelemetryIntake
 from harness.model.system import SideEffect
 
@@ -26,6 +26,10 @@ class RunData:
 
     run_id: str
     events: list[Event]
+    journal_problems: list[JournalProblem] = field(default_factory=list)
+    """Journal lines that are not events of a known kind (``harness.model.journal.parse_journal``)."""
+    journal_torn: bool = False
+    """The journal's last line was cut short (a killed run): tolerated, only counted."""
     spans: list[Span] = field(default_factory=list)
     audit: list[AuditEvent] = field(default_factory=list)
     policies: dict[str, str] = field(default_factory=dict)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any
 
+from harness.model.journal import FaultInjectedEvent, FaultRevertedEvent, ProbeEvent
 from harness.model.scorecard import FaultResult, SloVerdict
 from harness.scoring.timeline import RepeatView
 
@@ -45,13 +45,12 @@ def probe_series(view: RepeatView) -> list[ProbeObs]:
     that is answered once it resumes says nothing about the time it was sent.
     """
     obs = []
-    for e in view.of_kind("probe"):
-        ok = bool(e.get("ok"))
-        lat = e.get("latency_ms")
+    for e in view.of_type(ProbeEvent):
+        lat = e.latency_ms
         t = e.t_mono
-        if not ok and isinstance(lat, int | float) and 0 <= lat <= 3_600_000:
+        if not e.ok and lat is not None and 0 <= lat <= 3_600_000:
             t -= lat / 1000.0
-        obs.append((t, e.seq, ProbeObs(t, str(e.get("probe") or "?"), ok, e.t_mono)))
+        obs.append((t, e.seq, ProbeObs(t, e.probe or "?", e.ok, e.t_mono)))
     return [o for _, _, o in sorted(obs, key=lambda x: (x[0], x[1]))]
 
 
@@ -106,20 +105,20 @@ def first_failure(series: list[ProbeObs], since: float) -> float | None:
 def fault_results(view: RepeatView, series: list[ProbeObs], slos: list[SloVerdict]) -> list[FaultResult]:
     """One ``FaultResult`` per ``fault_injected`` event of the repeat."""
     reverts: dict[str, list[float]] = {}
-    for ev in view.of_kind("fault_reverted"):
-        reverts.setdefault(str(ev.get("fault_id")), []).append(ev.t_mono)
+    for reverted in view.of_type(FaultRevertedEvent):
+        reverts.setdefault(reverted.fault_id, []).append(reverted.t_mono)
     until = probes_until(view, series)
     results = []
-    for ev in view.of_kind("fault_injected"):
-        fid = str(ev.get("fault_id") or f"fault-{ev.seq}")
+    for ev in view.of_type(FaultInjectedEvent):
+        fid = ev.fault_id or f"fault-{ev.seq}"
         t0 = ev.t_mono
         t2 = next((t for t in sorted(reverts.get(fid, [])) if t >= t0 - EPS), None)
         t1 = _impact_start(view, series, slos, t0, t2 if t2 is not None else until)
         t3 = restored_at(series, t1, view.config.stable_for, until) if t1 is not None else None
         results.append(FaultResult(
             fault_id=fid,
-            type=str(ev.get("type") or "unknown"),
-            target=target_label(ev.get("target")),
+            type=ev.type or "unknown",
+            target=target_label(ev.target),
             injected_at=t0,
             reverted_at=t2,
             impact=t1 is not None,
@@ -156,11 +155,11 @@ def probes_until(view: RepeatView, series: list[ProbeObs]) -> float:
     return max(last, recover[1]) if recover is not None else last
 
 
-def target_label(target: Any) -> str:
-    """``{"edge": "a->b"}`` -> ``edge:a->b``; strings pass through."""
+def target_label(target: str | dict[str, str | None] | None) -> str:
+    """``{"edge": "a->b"}`` (older writers) -> ``edge:a->b``; strings pass through."""
     if isinstance(target, dict):
         return ",".join(f"{k}:{v}" for k, v in sorted(target.items()) if v is not None) or "?"
-    return "?" if target is None else str(target)
+    return "?" if target is None else target
 
 
 def steady_before(view: RepeatView, series: list[ProbeObs]) -> bool:

@@ -22,14 +22,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.jsontools import resolve_pointer
-from harness.model.journal import Event
+from harness.model.journal import (
+    Event,
+    WorkflowCompletedEvent,
+    WorkflowFailedEvent,
+    WorkflowOutcomeEvent,
+    WorkflowPendingEvent,
+    WorkflowSubmittedEvent,
+)
 from harness.model.scorecard import Integrity, WorkItem
 from harness.model.system import SideEffect
 from harness.scoring.data import AuditEvent, Span
 from harness.scoring.timeline import RepeatKey
 
-OUTCOME_KINDS = {"workflow_completed": "completed", "workflow_failed": "failed",
-                 "workflow_pending": "pending"}
+OUTCOMES: dict[type[Event], str] = {WorkflowCompletedEvent: "completed", WorkflowFailedEvent: "failed",
+                                    WorkflowPendingEvent: "pending"}
 
 NO_DECLARATION = "system.yaml declares no side_effects, so duplicated work cannot be told apart"
 
@@ -42,21 +49,16 @@ class IntegrityReport:
     """Repeats with a lost or duplicated item (the hard floor)."""
 
 
-def workflow_outcomes(events: list[Event]) -> tuple[dict[str, str], dict[str, Event]]:
+def workflow_outcomes(events: list[Event]) -> tuple[dict[str, str], dict[str, WorkflowSubmittedEvent]]:
     """``workflow_id -> outcome`` for every submitted workflow, and each one's submit event."""
-    submitted: dict[str, Event] = {}
-    final: dict[str, tuple[str, Event]] = {}
+    submitted: dict[str, WorkflowSubmittedEvent] = {}
+    final: dict[str, str] = {}
     for ev in events:
-        wid = ev.get("workflow_id")
-        if wid is None:
-            continue
-        wid = str(wid)
-        if ev.kind == "workflow_submitted":
-            submitted.setdefault(wid, ev)
-        elif ev.kind in OUTCOME_KINDS:
-            state = str(ev.get("state") or "")
-            final[wid] = ("lost" if state.upper() == "UNKNOWN" else OUTCOME_KINDS[ev.kind], ev)
-    outcomes = {wid: final[wid][0] if wid in final else "lost" for wid in submitted}
+        if isinstance(ev, WorkflowSubmittedEvent):
+            submitted.setdefault(ev.workflow_id, ev)
+        elif isinstance(ev, WorkflowOutcomeEvent):
+            final[ev.workflow_id] = "lost" if ev.state.upper() == "UNKNOWN" else OUTCOMES[type(ev)]
+    outcomes = {wid: final.get(wid, "lost") for wid in submitted}
     return outcomes, submitted
 
 
@@ -74,8 +76,8 @@ def check_integrity(events: list[Event], audit: list[AuditEvent],
     broken: set[RepeatKey] = set()
     errors: dict[str, str] = {}
     for ev in events:
-        if ev.kind in OUTCOME_KINDS and ev.get("workflow_id") is not None:
-            errors[str(ev.get("workflow_id"))] = str(ev.get("state") or "")
+        if isinstance(ev, WorkflowOutcomeEvent):
+            errors[ev.workflow_id] = ev.state
     for wid, outcome in outcomes.items():
         if outcome != "lost":
             continue
@@ -83,9 +85,9 @@ def check_integrity(events: list[Event], audit: list[AuditEvent],
         detail = ("system has no record of it (state UNKNOWN)" if wid in errors
                   else "no outcome recorded after submission")
         lost.append(WorkItem(workflow_id=wid, scenario=sub.scenario, repeat=sub.repeat,
-                             detail=f"{detail}; source {sub.get('source') or '?'}"))
+                             detail=f"{detail}; source {sub.source or '?'}"))
         if sub.scenario is not None and sub.repeat is not None:
-            broken.add((sub.scenario, int(sub.repeat)))
+            broken.add((sub.scenario, sub.repeat))
     declared = list(side_effects or [])
     duplicated: list[WorkItem] | None = None
     reason: str | None = NO_DECLARATION
@@ -149,7 +151,7 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _duplicates(records: list[_Record], submitted: dict[str, Event],
+def _duplicates(records: list[_Record], submitted: dict[str, WorkflowSubmittedEvent],
                 locate: Callable[[float], RepeatKey | None] | None, broken: set[RepeatKey]) -> list[WorkItem]:
     """Side effects seen more than once for one key *within one repeat*.
 
@@ -176,12 +178,12 @@ def _duplicates(records: list[_Record], submitted: dict[str, Event],
     return items
 
 
-def _repeat_of(rec: _Record, submitted: dict[str, Event],
+def _repeat_of(rec: _Record, submitted: dict[str, WorkflowSubmittedEvent],
                locate: Callable[[float], RepeatKey | None] | None) -> RepeatKey | None:
     """The repeat of the record's workflow, else the repeat whose window holds its time."""
-    sub = submitted.get(str(rec.workflow_id)) if rec.workflow_id is not None else None
+    sub = submitted.get(rec.workflow_id) if rec.workflow_id is not None else None
     if sub is not None and sub.scenario is not None and sub.repeat is not None:
-        return (sub.scenario, int(sub.repeat))
+        return (sub.scenario, sub.repeat)
     if locate is not None and rec.ts is not None:
         return locate(rec.ts)
     return None

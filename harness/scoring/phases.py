@@ -1,20 +1,19 @@
 """Availability, error rate, latency and retry amplification per phase; SLO verdicts.
 
-A load sample counts as a failure when the request itself failed (``ok`` false, or an
-HTTP status >= 400 when ``ok`` is missing) *or* when it submitted a workflow that later
-failed or was lost: the user-visible outcome of submitting work is the work done, not the
-202. Only the submitting request takes the outcome: a later status poll of a failed workflow
-answered correctly, and charging it again would move an inject-phase failure into the
-recover phase. The submitting sample is the first one naming the workflow (a poll can only
-ask for an id a submit returned), so no load task names are assumed. Pending workflows are
-not failures (their outcome is unknown, not bad).
+A load sample counts as a failure when the request itself failed (``ok`` false) *or* when
+it submitted a workflow that later failed or was lost: the user-visible outcome of
+submitting work is the work done, not the 202. Only the submitting request takes the
+outcome: a later status poll of a failed workflow answered correctly, and charging it again
+would move an inject-phase failure into the recover phase. The submitting sample is the
+first one naming the workflow (a poll can only ask for an id a submit returned), so no load
+task names are assumed. Pending workflows are not failures (their outcome is unknown, not bad).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from harness.model.journal import Event
+from harness.model.journal import LoadSampleEvent, WorkflowSubmittedEvent
 from harness.model.scenario import Slo
 from harness.model.scorecard import PhaseStats, SloVerdict
 from harness.scoring.stats import percentile
@@ -26,27 +25,22 @@ ALL = "all"
 BAD_OUTCOMES = frozenset({"failed", "lost"})
 
 
-def submitting_samples(samples: list[Event]) -> set[int]:
+def submitting_samples(samples: list[LoadSampleEvent]) -> set[int]:
     """``seq`` of the sample that submitted each workflow: the first (in ``seq`` order) naming it."""
     first: dict[str, int] = {}
     for ev in sorted(samples, key=lambda e: e.seq):
-        wid = ev.get("workflow_id")
-        if wid is not None:
-            first.setdefault(str(wid), ev.seq)
+        if ev.workflow_id is not None:
+            first.setdefault(ev.workflow_id, ev.seq)
     return set(first.values())
 
 
-def sample_ok(event: Event, outcomes: dict[str, str], submitters: set[int]) -> bool:
+def sample_ok(event: LoadSampleEvent, outcomes: dict[str, str], submitters: set[int]) -> bool:
     """Did this load sample succeed end to end (request ok and, if it is the sample that
     submitted a workflow (``submitters``), that workflow not failed/lost)?"""
-    ok = event.get("ok")
-    if ok is None:
-        status = event.get("status")
-        ok = isinstance(status, int) and 0 < status < 400
-    wid = event.get("workflow_id")
-    if ok and event.seq in submitters and wid is not None and outcomes.get(str(wid)) in BAD_OUTCOMES:
+    wid = event.workflow_id
+    if event.ok and event.seq in submitters and wid is not None and outcomes.get(wid) in BAD_OUTCOMES:
         return False
-    return bool(ok)
+    return event.ok
 
 
 def phase_stats(view: RepeatView, outcomes: dict[str, str],
@@ -57,19 +51,19 @@ def phase_stats(view: RepeatView, outcomes: dict[str, str],
     phase that completed gives retry amplification; ``None`` when nothing completed.
     """
     samples: dict[str, list[tuple[bool, float | None]]] = defaultdict(list)
-    load = view.of_kind("load_sample")
+    load = view.of_type(LoadSampleEvent)
     submitters = submitting_samples(load)
     for ev in load:
-        lat = ev.get("latency_ms")
-        entry = (sample_ok(ev, outcomes, submitters), float(lat) if isinstance(lat, int | float) else None)
+        entry = (sample_ok(ev, outcomes, submitters), ev.latency_ms)
         samples[view.phase_of(ev) or ALL].append(entry)
         if (view.phase_of(ev) or ALL) != ALL:
             samples[ALL].append(entry)
     completed: dict[str, int] = defaultdict(int)
-    for ev in view.of_kind("workflow_submitted"):
-        if outcomes.get(str(ev.get("workflow_id"))) == "completed":
-            completed[view.phase_of(ev) or ALL] += 1
-            if (view.phase_of(ev) or ALL) != ALL:
+    for submitted in view.of_type(WorkflowSubmittedEvent):
+        if outcomes.get(submitted.workflow_id) == "completed":
+            phase = view.phase_of(submitted) or ALL
+            completed[phase] += 1
+            if phase != ALL:
                 completed[ALL] += 1
     calls = dict(agent_calls or {})
     if calls:

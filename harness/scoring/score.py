@@ -11,8 +11,9 @@ from collections.abc import Callable
 from statistics import median
 from typing import Literal
 
-from harness.model.journal import Event
+from harness.model.journal import Event, LoadSampleEvent, RunEndEvent, RunStartEvent
 from harness.model.scorecard import (
+    JournalIntake,
     PolicyResult,
     ProbeTally,
     RepeatResult,
@@ -95,14 +96,22 @@ def score_run(run: RunData) -> Scorecard:
         policy=policy_result,
         contracts=list(run.contracts),
         telemetry=telemetry_section(run, actions, scenarios, report.integrity),
+        journal=journal_section(run),
     )
+
+
+def journal_section(run: RunData) -> JournalIntake:
+    """How many events were scored and which lines were not (the first one named)."""
+    problems = run.journal_problems
+    return JournalIntake(events=len(run.events), problems=len(problems),
+                         first_problem=str(problems[0]) if problems else None, torn_last_line=run.journal_torn)
 
 
 def run_verdict(scenarios: list[ScenarioResult], events: list[Event]) -> Literal["pass", "fail", "aborted"]:
     """``aborted`` if any scenario (or the run itself) was aborted, else ``fail`` if any scenario
     failed or nothing was scored at all (a run that tested nothing must not pass), else ``pass``."""
-    run_end = next((e for e in reversed(events) if e.kind == "run_end"), None)
-    if any(s.aborted for s in scenarios) or (run_end is not None and run_end.get("aborted")):
+    run_end = next((e for e in reversed(events) if isinstance(e, RunEndEvent)), None)
+    if any(s.aborted for s in scenarios) or (run_end is not None and run_end.aborted):
         return "aborted"
     if not scenarios or any(not s.passed for s in scenarios):
         return "fail"
@@ -130,18 +139,16 @@ def score_repeat(view: RepeatView, outcomes: dict[str, str], agent_calls: dict[s
 
 
 def run_meta(run: RunData, views: list[RepeatView]) -> RunMeta:
-    start = next((e for e in run.events if e.kind == "run_start"), None)
-    end = next((e for e in reversed(run.events) if e.kind == "run_end"), None)
-    versions = (start.get("versions") if start else None) or {}
-    seed = start.get("seed") if start else None
+    start = next((e for e in run.events if isinstance(e, RunStartEvent)), None)
+    end = next((e for e in reversed(run.events) if isinstance(e, RunEndEvent)), None)
     return RunMeta(
-        run_id=str((start.get("run_id") if start else None) or run.run_id),
+        run_id=(start.run_id if start else None) or run.run_id,
         started_at=start.t_wall if start else (run.events[0].t_wall if run.events else 0.0),
         ended_at=end.t_wall if end else None,
-        git_sha=start.get("git_sha") if start else None,
-        system=start.get("system") if start else None,
-        seed=int(seed) if isinstance(seed, int | float) else None,
-        versions={str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
+        git_sha=start.git_sha if start else None,
+        system=start.system if start else None,
+        seed=start.seed if start else None,
+        versions=dict(start.versions) if start else {},
         probe_interval_s=probe_resolution(views),
     )
 
@@ -172,7 +179,7 @@ def _tallies(series: list[ProbeObs]) -> list[ProbeTally]:
 
 
 def _availability(views: list[RepeatView], outcomes: dict[str, str]) -> float | None:
-    samples: list[Event] = [e for v in views for e in v.of_kind("load_sample")]
+    samples = [e for v in views for e in v.of_type(LoadSampleEvent)]
     if not samples:
         return None
     submitters = submitting_samples(samples)

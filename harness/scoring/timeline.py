@@ -10,15 +10,25 @@ from __future__ import annotations
 import statistics
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from harness.errors import ConfigError
-from harness.model.journal import Event
+from harness.model.journal import (
+    AbortEvent,
+    Event,
+    PhaseEndEvent,
+    PhaseStartEvent,
+    RunEndEvent,
+    RunStartEvent,
+    ScenarioEndEvent,
+    ScenarioStartEvent,
+)
 from harness.model.scenario import PHASES, Slo
 
 RepeatKey = tuple[str, int]
+E = TypeVar("E", bound=Event)
 
 
 @dataclass
@@ -34,23 +44,22 @@ class ScenarioConfig:
     slos: list[Slo] = field(default_factory=list)
 
     @classmethod
-    def from_event(cls, event: Event) -> ScenarioConfig:
+    def from_event(cls, event: ScenarioStartEvent) -> ScenarioConfig:
         slos: list[Slo] = []
-        for i, raw in enumerate(event.get("slos") or []):
+        for i, raw in enumerate(event.slos):
             try:
                 slos.append(Slo.model_validate(raw))
             except ValidationError as exc:
                 first = exc.errors()[0]
                 raise ConfigError(f"scenario_start (seq {event.seq}) slos[{i}]: {first['msg']}",
                                   path="journal.jsonl", field=f"slos[{i}]") from None
-        weight = int(event.get("weight") or 5)
         return cls(
-            title=str(event.get("title") or event.scenario or "?"),
-            weight=min(max(weight, 1), 10),
-            repeats=int(event.get("repeats") or 1),
-            stable_for=float(event.get("stable_for") if event.get("stable_for") is not None else 2.0),
-            probe_interval_s=_opt_float(event.get("probe_interval_s")),
-            probes=[str(p) for p in (event.get("probes") or [])],
+            title=event.title or event.scenario or "?",
+            weight=min(max(event.weight, 1), 10),
+            repeats=max(event.repeats, 1),
+            stable_for=event.stable_for,
+            probe_interval_s=event.probe_interval_s,
+            probes=list(event.probes),
             slos=slos,
         )
 
@@ -80,8 +89,9 @@ class RepeatView:
             return self.ended_at
         return max((e.t_mono for e in self.events), default=self.started_at)
 
-    def of_kind(self, kind: str) -> list[Event]:
-        return [e for e in self.events if e.kind == kind]
+    def of_type(self, event_type: type[E]) -> list[E]:
+        """The repeat's events of one kind (``view.of_type(ProbeEvent)``), in ``seq`` order."""
+        return [e for e in self.events if isinstance(e, event_type)]
 
     def phase_of(self, event: Event) -> str | None:
         """The phase window holding the event's ``t_mono``, else its ``phase`` context.
@@ -115,10 +125,10 @@ def split_repeats(events: list[Event]) -> list[RepeatView]:
     for ev in events:
         key: RepeatKey | None = None
         if ev.scenario is not None and ev.repeat is not None:
-            key = (ev.scenario, int(ev.repeat))
-        elif ev.kind not in ("run_start", "run_end"):
+            key = (ev.scenario, ev.repeat)
+        elif not isinstance(ev, RunStartEvent | RunEndEvent):
             key = current
-        if ev.kind == "scenario_start" and key is not None and key not in views:
+        if isinstance(ev, ScenarioStartEvent) and key is not None and key not in views:
             views[key] = RepeatView(scenario=key[0], repeat=key[1], config=ScenarioConfig.from_event(ev),
                                     events=pending.pop(key, []), started_at=ev.t_mono, ended_at=None)
             order.append(key)
@@ -130,15 +140,15 @@ def split_repeats(events: list[Event]) -> list[RepeatView]:
             pending.setdefault(key, []).append(ev)
             continue
         view.events.append(ev)
-        if ev.kind == "scenario_end":
+        if isinstance(ev, ScenarioEndEvent):
             view.ended_at = ev.t_mono
-            view.aborted = view.aborted or bool(ev.get("aborted"))
-            view.abort_reason = view.abort_reason or ev.get("reason")
+            view.aborted = view.aborted or ev.aborted
+            view.abort_reason = view.abort_reason or ev.reason
             if current == key:
                 current = None
-        elif ev.kind == "abort":
+        elif isinstance(ev, AbortEvent):
             view.aborted = True
-            view.abort_reason = view.abort_reason or str(ev.get("reason") or "aborted")
+            view.abort_reason = view.abort_reason or ev.reason or "aborted"
     result = [views[k] for k in order]
     for view in result:
         if view.ended_at is None and not view.aborted:
@@ -160,9 +170,9 @@ def phase_windows(view: RepeatView) -> dict[str, tuple[float, float]]:
     for ev in view.events:
         if ev.phase is None:
             continue
-        if ev.kind == "phase_start":
+        if isinstance(ev, PhaseStartEvent):
             starts.setdefault(ev.phase, ev.t_mono)
-        elif ev.kind == "phase_end":
+        elif isinstance(ev, PhaseEndEvent):
             ends[ev.phase] = ev.t_mono
     if not starts:
         for ev in view.events:
@@ -197,11 +207,4 @@ class RepeatLocator:
         i = bisect_right(self._starts, t) - 1
         if i >= 0 and self._views[i].contains(t):
             return self._views[i]
-        return None
-
-
-def _opt_float(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
         return None

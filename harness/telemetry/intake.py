@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.model.journal import Event
+from harness.model.journal import Event, RunEndEvent, RunStartEvent
 from harness.model.scorecard import TelemetryIntake
 from harness.scoring.data import AuditEvent, Span
 from harness.telemetry.normalize import (
@@ -101,8 +101,8 @@ def run_window(events: list[Event]) -> Window | None:
     and last event when either is missing, e.g. a killed run), widened by ``MARGIN_S``."""
     if not events:
         return None
-    start = next((e for e in events if e.kind == "run_start"), events[0])
-    end = next((e for e in reversed(events) if e.kind == "run_end"), None)
+    start = next((e for e in events if isinstance(e, RunStartEvent)), events[0])
+    end = next((e for e in reversed(events) if isinstance(e, RunEndEvent)), None)
     last = end.t_wall if end is not None else max(e.t_wall for e in events)
     return widen(start.t_wall, last)
 

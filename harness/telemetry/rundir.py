@@ -24,11 +24,14 @@ __all__ = ["load_run", "read_telemetry"]
 def load_run(run_dir: str | os.PathLike[str] | RunFolder) -> RunData:
     """Parse a run folder for scoring. Only ``journal.jsonl`` is required."""
     folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder.existing(run_dir)
-    events = folder.read_events()
+    parsed = folder.read_journal()
+    events = parsed.events
     spans, audit, telemetry = read_telemetry(folder, tin.run_window(events))
     return RunData(
         run_id=folder.run_id,
         events=events,
+        journal_problems=parsed.problems,
+        journal_torn=parsed.torn_last_line,
         spans=spans,
         audit=audit,
         telemetry=telemetry,

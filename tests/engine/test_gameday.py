@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.model.journal import parse_journal_lines
+from harness.model.journal import AbortEvent, FaultRevertedEvent, NoteEvent, parse_journal_lines
 from harness.sandbox import Sandbox
 from tests.engine.conftest import proxies_state, write_scenario
 
@@ -43,10 +43,9 @@ def test_facilitator_notes_and_phases(sandbox: Sandbox, tmp_path: Path) -> None:
     assert "Game day: Game day on the risk agent" in proc.stdout and "latency on risk" in proc.stdout
     journal = next((tmp_path / "reports").glob("*/journal.jsonl"))
     events = parse_journal_lines(journal.read_text().splitlines())
-    notes = [e for e in events if e.kind == "note"]
-    assert [n.get("message") for n in notes] == ["hypothesis: retries absorb the latency",
-                                                  "latency graph flat so far"]
-    assert all(n.get("author") == "ana" for n in notes)
+    notes = [e for e in events if isinstance(e, NoteEvent)]
+    assert [n.message for n in notes] == ["hypothesis: retries absorb the latency", "latency graph flat so far"]
+    assert all(n.author == "ana" for n in notes)
     # the second note was typed before inject started, so it belongs to the baseline phase context
     assert notes[1].phase == "baseline"
     kinds = [e.kind for e in events]
@@ -62,7 +61,7 @@ def test_facilitator_abort_reverts(sandbox: Sandbox, tmp_path: Path) -> None:
     assert proc.returncode == 3, proc.stdout + proc.stderr
     journal = next((tmp_path / "reports").glob("*/journal.jsonl"))
     events = parse_journal_lines(journal.read_text().splitlines())
-    abort = next(e for e in events if e.kind == "abort")
-    assert "aborted by ana before observe" in abort.get("reason")
-    assert any(e.kind == "fault_reverted" and e.get("ok") for e in events)
+    abort = next(e for e in events if isinstance(e, AbortEvent))
+    assert "aborted by ana before observe" in abort.reason
+    assert any(isinstance(e, FaultRevertedEvent) and e.ok for e in events)
     assert proxies_state(sandbox)["risk"]["toxics"] == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.engine.run import RunOptions, execute_run
-from harness.model.journal import parse_journal_lines
+from harness.model.journal import FaultInjectedEvent, FaultRevertedEvent, parse_journal_lines
 from harness.sandbox import Sandbox
 from tests.engine.conftest import target_of, write_scenario
 
@@ -38,12 +38,12 @@ faults:
     assert len(faults) == 2
     errors = []
     for fault in faults:
-        on = next(e for e in events if e.kind == "fault_injected" and e.get("fault_id") == fault["fault_id"])
-        off = next(e for e in events if e.kind == "fault_reverted" and e.get("fault_id") == fault["fault_id"])
+        on = next(e for e in events if isinstance(e, FaultInjectedEvent) and e.fault_id == fault["fault_id"])
+        off = next(e for e in events if isinstance(e, FaultRevertedEvent) and e.fault_id == fault["fault_id"])
         # Frozen from SIGSTOP to SIGCONT. The pause fault arms its SIGCONT watchdog first and sends
         # SIGSTOP last, so the freeze begins when injecting ends (t_mono + duration_ms; up to 0.2 s
         # after T0 on a loaded machine). Detection lags the freeze by at most one probe interval.
-        frozen_after = on.get("duration_ms") / 1000
+        frozen_after = (on.duration_ms or 0.0) / 1000
         truth = off.t_mono - (on.t_mono + frozen_after)
         assert fault["impact"] and fault["recovered"], fault
         assert 0 <= fault["mttd_s"] <= frozen_after + INTERVAL + 0.05, (fault, frozen_after)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.model.journal import parse_journal_lines
+from harness.model.journal import FaultRevertedEvent, ProbeEvent, parse_journal_lines
 from harness.system.ports import free_ports
 
 pytestmark = pytest.mark.slow
@@ -82,13 +82,13 @@ faults:
     assert proc.returncode in (0, 1), out
     assert "started embedded-proxy, front, back" in out and "stopped embedded-proxy, front, back" in out
     events = parse_journal_lines((tmp_path / "reports" / "latest" / "journal.jsonl").read_text().splitlines())
-    reverted = [e for e in events if e.kind == "fault_reverted"]
-    assert len(reverted) == 2 and all(e.get("ok") for e in reverted), reverted
+    reverted = [e for e in events if isinstance(e, FaultRevertedEvent)]
+    assert len(reverted) == 2 and all(e.ok for e in reverted), reverted
     # the kill really cut the service off: the probe through the proxy failed while it was down
-    assert any(e.kind == "probe" and e.get("probe") == "via-proxy" and not e.get("ok") for e in events)
+    via_proxy = [e for e in events if isinstance(e, ProbeEvent) and e.probe == "via-proxy"]
+    assert any(not e.ok for e in via_proxy)
     # and it was restarted: the probe holds again before the end
-    last = [e for e in events if e.kind == "probe" and e.get("probe") == "via-proxy"][-1]
-    assert last.get("ok"), last
+    assert via_proxy[-1].ok, via_proxy[-1]
     for port in (api_port, front_port, back_port, listen_port):
         assert _closed(port), f"port {port} is still served after the run"
 

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from harness.engine.run import EXIT_ABORTED, EXIT_INTERRUPTED, RunOptions, execute_run
-from harness.model.journal import parse_journal_lines
+from harness.model.journal import (
+    AbortEvent,
+    FaultInjectedEvent,
+    FaultRevertedEvent,
+    ScenarioEndEvent,
+    WorkflowOutcomeEvent,
+    WorkflowSubmittedEvent,
+    parse_journal_lines,
+)
 from harness.sandbox import Sandbox
 from tests.engine.conftest import proxies_state, target_of, write_scenario
 
@@ -63,8 +71,8 @@ def test_run_injects_and_reverts_every_fault_and_accounts_for_all_work(sandbox: 
     events = _events(result.run_dir)
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_start" and kinds[-1] == "run_end"
-    injected = {e.get("fault_id") for e in events if e.kind == "fault_injected"}
-    reverted = {e.get("fault_id") for e in events if e.kind == "fault_reverted" and e.get("ok")}
+    injected = {e.fault_id for e in events if isinstance(e, FaultInjectedEvent)}
+    reverted = {e.fault_id for e in events if isinstance(e, FaultRevertedEvent) and e.ok}
     assert len(injected) == 3 and injected == reverted
     # phases in order, per scenario
     phases = [e.phase for e in events if e.kind == "phase_start" and e.scenario == "pause"]
@@ -76,10 +84,10 @@ def test_run_injects_and_reverts_every_fault_and_accounts_for_all_work(sandbox: 
     stat = Path(f"/proc/{sandbox.supervisor.pid('approval')}/stat").read_text()
     assert stat.split(")")[1].split()[0] != "T"
     # every submitted workflow has exactly one outcome, none lost
-    submitted = [e.get("workflow_id") for e in events if e.kind == "workflow_submitted"]
-    outcomes = [e for e in events if e.kind in {"workflow_completed", "workflow_failed", "workflow_pending"}]
-    assert submitted and sorted(submitted) == sorted(e.get("workflow_id") for e in outcomes)
-    assert not [e for e in outcomes if e.get("state") == "UNKNOWN"]
+    submitted = [e.workflow_id for e in events if isinstance(e, WorkflowSubmittedEvent)]
+    outcomes = [e for e in events if isinstance(e, WorkflowOutcomeEvent)]
+    assert submitted and sorted(submitted) == sorted(e.workflow_id for e in outcomes)
+    assert not [e for e in outcomes if e.state == "UNKNOWN"]
     assert sum(e.kind == "load_sample" for e in events) > 10
     # the run was scored and reported
     card = json.loads((result.run_dir / "scorecard.json").read_text())
@@ -114,11 +122,11 @@ abort_when:
     assert random.random() == expected_next, "a run must not reseed (or draw from) the global random generator"
     assert result.exit_code == EXIT_ABORTED
     events = _events(result.run_dir)
-    abort = next(e for e in events if e.kind == "abort")
-    assert "claim" in abort.get("reason") and abort.phase == "inject"
-    reverted = next(e for e in events if e.kind == "fault_reverted")
-    assert reverted.t_mono >= abort.t_mono and reverted.get("ok")
-    assert next(e for e in events if e.kind == "scenario_end").get("aborted") is True
+    abort = next(e for e in events if isinstance(e, AbortEvent))
+    assert "claim" in abort.reason and abort.phase == "inject"
+    reverted = next(e for e in events if isinstance(e, FaultRevertedEvent))
+    assert reverted.t_mono >= abort.t_mono and reverted.ok
+    assert next(e for e in events if isinstance(e, ScenarioEndEvent)).aborted is True
     assert elapsed < 20, "the 20 s inject phase must have been cut short"
     assert proxies_state(sandbox)["intake"]["enabled"] is True
 
@@ -153,7 +161,7 @@ faults:
     assert proc.returncode == EXIT_INTERRUPTED, output
     assert "Traceback" not in output
     events = parse_journal_lines(journal.read_text().splitlines())
-    assert sum(e.kind == "fault_reverted" and e.get("ok") for e in events) == 2
+    assert sum(isinstance(e, FaultRevertedEvent) and e.ok for e in events) == 2
     assert any(e.kind == "abort" for e in events) and events[-1].kind == "run_end"
     assert proxies_state(sandbox)["payout"]["toxics"] == []
     stat = Path(f"/proc/{sandbox.supervisor.pid('notify')}/stat").read_text()

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from harness.model.journal import Event, parse_journal_lines
+from harness.model.journal import Event, FaultInjectedEvent, FaultRevertedEvent, ProbeEvent, parse_journal_lines
 from harness.model.loader import load_system
 from tests.external.helpers import REPO, STALE_TRIP, Ports, harness, seed_history, wait_answers, write_system
 
@@ -108,21 +108,20 @@ def test_the_harness_starts_the_system_lands_the_fault_and_stops_everything(heal
     assert healthy.proc.returncode == 0, healthy.output
     assert "started embedded-proxy, trips, flights, hotels" in healthy.output, healthy.output
     assert "stopped embedded-proxy, trips, flights, hotels" in healthy.output, healthy.output
-    injected = [e for e in healthy.events if e.kind == "fault_injected"]
-    reverted = [e for e in healthy.events if e.kind == "fault_reverted"]
+    injected = [e for e in healthy.events if isinstance(e, FaultInjectedEvent)]
+    reverted = [e for e in healthy.events if isinstance(e, FaultRevertedEvent)]
     assert len(injected) == 1 and len(reverted) == 1, (injected, reverted)
-    assert injected[0].get("type") == "latency" and injected[0].get("target") == "trips->hotels", injected[0]
-    assert reverted[0].get("ok"), reverted[0]
+    assert injected[0].type == "latency" and injected[0].target == "trips->hotels", injected[0]
+    assert reverted[0].ok, reverted[0]
     t0, t2 = injected[0].t_mono, reverted[0].t_mono
-    probes = [e for e in healthy.events if e.kind == "probe"]
+    probes = [e for e in healthy.events if isinstance(e, ProbeEvent)]
     # the fault hurt: a trip submitted while hotels answered late did not finish in time ...
-    failed_in_fault = [e for e in probes if not e.get("ok")
-                       and t0 <= e.t_mono - (e.get("latency_ms") or 0) / 1000 <= t2]
-    assert any(e.get("probe") == "trip-completes" for e in failed_in_fault), probes
+    failed_in_fault = [e for e in probes if not e.ok and t0 <= e.t_mono - (e.latency_ms or 0) / 1000 <= t2]
+    assert any(e.probe == "trip-completes" for e in failed_in_fault), probes
     # ... the baseline before it was healthy, and every probe holds again at the end
-    assert all(e.get("ok") for e in probes if e.t_mono < t0 and e.phase == "baseline"), probes
+    assert all(e.ok for e in probes if e.t_mono < t0 and e.phase == "baseline"), probes
     for name in ("trips-health", "trip-completes"):
-        assert [e for e in probes if e.get("probe") == name][-1].get("ok"), name
+        assert [e for e in probes if e.probe == name][-1].ok, name
     for port in (healthy.ports.proxy, healthy.ports.trips, healthy.ports.flights, healthy.ports.hotels,
                  healthy.ports.flights_listen, healthy.ports.hotels_listen):
         assert _closed(port), f"port {port} is still served after the run"

@@ -127,7 +127,7 @@ def write_run(run_dir: Path, *, run_id: str = "20261127T120000Z-synth", seed: in
                 windows[phase] = (round(mono0 + start, 3), round(mono0 + t, 3))
             aborted = sc.fault_type == "kill" and rep == repeats and repeats > 1
             if aborted:
-                emit("abort", reason="probe health failed 5 times in a row", condition="consecutive_failures",
+                emit("abort", reason="probe health failed 5 times in a row", condition="abort_when",
                      **ctx)
             emit("scenario_end", aborted=aborted, reason="abort condition" if aborted else None, **ctx)
             score = max(0.0, min(100.0, 100.0 * probe_ok / max(probe_total, 1) + score_offset))

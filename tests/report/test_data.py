@@ -10,17 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ConfigError
-from harness.model.journal import Event
+from harness.model.journal import Event, FaultInjectedEvent, LoadSampleEvent, ScenarioStartEvent
 from harness.report.data import journal_excerpt, load_scored_run, quantile, timelines
 
 Sample = tuple[float, float | None, bool]
 
 
 def _events(samples: list[Sample], scenario: str = "s") -> list[Event]:
-    evs = [Event(seq=0, kind="scenario_start", t_mono=100.0, t_wall=1.0, scenario=scenario, repeat=1)]
+    evs: list[Event] = [ScenarioStartEvent(seq=0, kind="scenario_start", t_mono=100.0, t_wall=1.0,
+                                           scenario=scenario, repeat=1)]
     for i, (t, lat, ok) in enumerate(sorted(samples, key=lambda s: s[0]), start=1):
-        evs.append(Event.model_validate({"seq": i, "kind": "load_sample", "t_mono": 100.0 + t, "t_wall": 1.0 + t,
-                                         "scenario": scenario, "repeat": 1, "latency_ms": lat, "ok": ok}))
+        evs.append(LoadSampleEvent(seq=i, kind="load_sample", t_mono=100.0 + t, t_wall=1.0 + t, scenario=scenario,
+                                   repeat=1, name="submit", method="POST", status=202 if ok else 503,
+                                   latency_ms=lat, ok=ok))
     return evs
 
 
@@ -78,9 +80,8 @@ def test_synthetic_run_timelines(run_dir: Path) -> None:
 
 def test_unreverted_fault_is_shaded_to_the_end(tmp_path: Path) -> None:
     evs = _events([(1.0, 10.0, True), (9.0, 10.0, True)])
-    evs.append(Event.model_validate({"seq": 99, "kind": "fault_injected", "t_mono": 103.0, "t_wall": 4.0,
-                                     "scenario": "s", "repeat": 1, "fault_id": "f", "type": "down",
-                                     "target": "a->b"}))
+    evs.append(FaultInjectedEvent(seq=99, kind="fault_injected", t_mono=103.0, t_wall=4.0, scenario="s", repeat=1,
+                                  fault_id="f", type="down", target="a->b"))
     tl = timelines(evs)["s"]
     assert [(w.start, w.end, w.reverted) for w in tl.faults] == [(3.0, 9.0, False)]
 
@@ -116,9 +117,9 @@ def test_excerpt_keeps_faults_and_failures_not_noise(run_dir: Path) -> None:
 
 
 def test_excerpt_redacts_secrets() -> None:
-    ev = Event.model_validate({"seq": 1, "kind": "fault_injected", "t_mono": 1.0, "t_wall": 1.0, "scenario": "s",
-                               "fault_id": "f", "params": {"headers": {"Authorization": "Bearer s3cr3t"},
-                                                           "api_token": "tok-123", "latency": 400}})
+    ev = FaultInjectedEvent(seq=1, kind="fault_injected", t_mono=1.0, t_wall=1.0, scenario="s", fault_id="f",
+                            type="latency", params={"headers": {"Authorization": "Bearer s3cr3t"},
+                                                    "api_token": "tok-123", "latency": 400})
     text = journal_excerpt([ev], scenario="s")
     assert "s3cr3t" not in text and "tok-123" not in text
     assert json.loads(text)["params"]["latency"] == 400
