@@ -103,11 +103,6 @@ class RunFolder:
         except OSError:  # a filesystem without symlinks: nothing depends on the link
             tmp.unlink(missing_ok=True)
 
-    @property
-    def history(self) -> Path:
-        """``history.jsonl`` beside the run folder: where ``harness run`` and ``harness report`` append."""
-        return self.root.parent / HISTORY
-
     # -- paths ---------------------------------------------------------------------------
     @property
     def journal(self) -> Path:
@@ -180,6 +175,11 @@ class RunFolder:
     @property
     def meta(self) -> Path:
         return self.root / META_JSON
+
+    @property
+    def history(self) -> Path:
+        """``history.jsonl`` beside the run folder: where ``harness run`` and ``harness report`` append."""
+        return self.root.parent / HISTORY
 
     def load_dir(self, scenario: str, repeat: int) -> Path:
         """Where the load generator of one scenario repeat keeps its logs and config copy."""
