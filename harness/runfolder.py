@@ -190,6 +190,10 @@ class RunFolder:
         """``scorecard.json`` (or ``to``), atomically."""
         return write_atomic(self.scorecard if to is None else to, card.model_dump_json(indent=2) + "\n")
 
+    def write_bytes(self, path: Path, data: bytes) -> Path:
+        """A file of this folder (a report, ...), atomically: a reader never sees half of it."""
+        return write_atomic(path, data)
+
     def write_json(self, path: Path, doc: Any) -> Path:
         """A JSON file of this folder (``folder.declarations``, ...), atomically."""
         return write_atomic(path, json.dumps(doc, indent=2) + "\n")

@@ -22,6 +22,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.model.journal import Event, FaultInjectedEvent, ProbeEvent
 from harness.model.scorecard import RepeatResult, ScenarioResult, Scorecard
+from harness.report.base import ReportContext, Reporter
 from harness.report.data import ScoredRun, journal_excerpt, timelines
 from harness.report.svg import timeline_svg
 
@@ -232,3 +233,11 @@ def build_allure_report(results: Path, out: Path, *, name: str = "harness", time
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise HarnessError(f"allure generate failed (exit {proc.returncode}): {tail[0]}")
     return out
+
+
+def _write_allure(ctx: ReportContext) -> Path:
+    return write_allure_results(ctx.run, ctx.folder.allure_results)
+
+
+REPORTER = Reporter("allure", "allure-results/: Allure result files (`harness report --allure` builds the HTML)",
+                    _write_allure)

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.model.scenario import PHASES
 from harness.model.scorecard import ScenarioResult, Scorecard, Violation
+from harness.report.base import ReportContext, Reporter
 from harness.report.data import ScoredRun, timelines
 
 __all__ = ["render_html"]
@@ -129,3 +130,12 @@ def render_html(run: ScoredRun, *, history: list[dict[str, Any]] | None = None,
         draw_script=DRAW_SCRIPT if charts or trend else "",
         css=(_ASSETS / "report.css").read_text(encoding="utf-8"),
     )
+
+
+def _write_html(ctx: ReportContext) -> Path:
+    page = render_html(ctx.run, history=ctx.history, baseline=ctx.baseline, regressions=ctx.regressions)
+    return ctx.folder.write_bytes(ctx.folder.report_html, page.encode())
+
+
+REPORTER = Reporter("html", "report.html: one self-contained page (timeline, scores, charts; no network)",
+                    _write_html)

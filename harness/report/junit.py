@@ -20,8 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from harness.model.scorecard import ContractResult, RepeatResult, ScenarioResult, Scorecard
+from harness.report.base import ReportContext, Reporter
 
 __all__ = ["render_junit", "xml_safe"]
 
@@ -169,3 +171,11 @@ def _close(suite: ET.Element, counts: list[int], totals: list[int], *, skipped: 
     suite.set("time", f"{sum(float(c.get('time', '0')) for c in suite.findall('testcase')):.3f}")
     for i in range(3):
         totals[i] += counts[i]
+
+
+def _write_junit(ctx: ReportContext) -> Path:
+    return ctx.folder.write_bytes(ctx.folder.junit_xml, render_junit(ctx.scorecard))
+
+
+REPORTER = Reporter("junit", "junit.xml: one test case per scenario repeat and contract suite, for CI test views",
+                    _write_junit)

@@ -6,7 +6,10 @@ for HTML (GitHub renders inline HTML in comments, so a ``<script>`` title stays 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from harness.model.scorecard import Scorecard
+from harness.report.base import ReportContext, Reporter
 from harness.report.compare import compare
 
 __all__ = ["render_summary", "top_failures"]
@@ -133,3 +136,12 @@ def render_summary(card: Scorecard, *, baseline: Scorecard | None = None,
         lines += ["### Top failures", "", *[f"- {f}" for f in failures], ""]
     lines.append("Full report: `report.html` (self-contained, opens offline).")
     return "\n".join(lines) + "\n"
+
+
+def _write_summary(ctx: ReportContext) -> Path:
+    text = render_summary(ctx.scorecard, baseline=ctx.baseline, regressions=ctx.regressions)
+    return ctx.folder.write_bytes(ctx.folder.summary_md, text.encode())
+
+
+REPORTER = Reporter("summary", "summary.md: the verdict and scores in Markdown (CI job summaries, PR comments)",
+                    _write_summary)

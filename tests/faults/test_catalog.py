@@ -4,8 +4,6 @@ extensible by a real installed distribution's entry points, and free of import c
 from __future__ import annotations
 
 import ast
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from harness.model.scenario import Scenario
 from harness.model.system import SystemSpec
 from harness.proxy import http_rules
 from harness.proxy.toxics import STAGES, TCP_TOXIC_ATTRIBUTES
+from tests.plugin_dist import install_plugin, plugin_site
 
 SYSTEM = """
 name: demo
@@ -150,34 +149,14 @@ PROBES = [ProbeKind("file_absent", FileProbe, lambda spec, ctx: ProbeResult(not 
 '''
 
 
-def _install(site: Path, entry_points: str, module: str = "") -> None:
-    """A real distribution as pip would leave it: a module and a ``*.dist-info`` with entry points."""
-    dist = site / "harness_user_plugin-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-user-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent(entry_points))
-    if module:
-        (site / "harness_user_plugin.py").write_text(module)
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "site"
-    path.mkdir()
-    sys.path.insert(0, str(path))
-    catalog.reset()
-    probe_catalog.reset_probe_kinds()
-    try:
+    with plugin_site(tmp_path, [catalog.reset, probe_catalog.reset_probe_kinds]) as path:
         yield path
-    finally:
-        sys.path.remove(str(path))
-        sys.modules.pop("harness_user_plugin", None)
-        catalog.reset()
-        probe_catalog.reset_probe_kinds()
 
 
 def test_a_plugin_fault_and_probe_are_used_in_a_scenario(site: Path, tmp_path: Path) -> None:
-    _install(site, """
+    install_plugin(site, """
         [harness.faults]
         marker = harness_user_plugin:KIND
         [harness.probes]
@@ -225,6 +204,6 @@ faults:
 ])
 def test_a_broken_fault_plugin_is_a_config_error_naming_it(site: Path, entry: str, module: str,
                                                            expected: str) -> None:
-    _install(site, f"[harness.faults]\n{entry}\n", module)
+    install_plugin(site, f"[harness.faults]\n{entry}\n", module)
     with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         fault_kinds()
