@@ -1,6 +1,6 @@
 """harness.scoring: pure functions from a parsed run folder to a ``Scorecard``.
 
-No I/O here (DESIGN.md): ``harness.telemetry.rundir.load_run`` reads the folder,
+No I/O here (docs/api.md): ``harness.telemetry.rundir.load_run`` reads the folder,
 ``score_run`` turns it into a scorecard, ``harness.runfolder.RunFolder.write_scorecard``
 writes it. Every formula is documented in docs/scoring.md.
 """

@@ -24,6 +24,7 @@ import httpx
 
 from harness.errors import ConfigError
 from harness.model.system import SystemSpec
+from harness.proxy.client import ProxyApiError, ProxyClient
 from harness.system.supervisor import ProcessSpec, Supervisor
 
 PROXY_PROCESS = "embedded-proxy"
@@ -82,10 +83,11 @@ class SystemLauncher:
                                   field="edges")
             body.append({"name": edge.proxy, "listen": edge.listen, "upstream": edge.upstream,
                          "enabled": True, "http": True})
-        resp = httpx.post(f"{self.system.proxy.api_url.rstrip('/')}/populate", json=body, timeout=10,
-                          trust_env=False)
-        if resp.status_code >= 400:
-            raise ConfigError(f"the embedded proxy refused the edges: {resp.text[:200]}", field="edges")
+        with ProxyClient(self.system.proxy.api_url, timeout_s=10) as api:
+            try:
+                api.populate(body)
+            except ProxyApiError as exc:
+                raise ConfigError(f"the embedded proxy refused the edges: {exc}", field="edges") from None
 
     def __enter__(self) -> SystemLauncher:
         specs = []
