@@ -37,11 +37,13 @@ def site(tmp_path: Path) -> Iterator[Path]:
         yield path
 
 
-def test_every_format_has_a_docs_line_and_is_in_docs_reports_md() -> None:
-    docs = (ROOT / "docs" / "reports.md").read_text()
+def test_every_format_has_a_name_and_a_docs_line() -> None:
+    """The docs line is the format's documentation (``harness report --list-formats``), so a
+    new format needs no separate docs edit; docs/reports.md points there."""
+    assert "--list-formats" in (ROOT / "docs" / "reports.md").read_text()
     for reporter in BUILTINS:
-        assert reporter.docs.strip(), reporter.name
-        assert f"`{reporter.name}`" in docs, f"docs/reports.md does not list the {reporter.name!r} format"
+        assert reporter.name.isidentifier() and reporter.docs.strip(), reporter
+        assert reporter.docs.split(":")[0].strip(), f"{reporter.name}: the docs line starts with what it writes"
 
 
 def test_a_plugin_reporter_writes_its_file_beside_the_built_ins(site: Path, run_dir: Path) -> None:
