@@ -22,16 +22,18 @@ edges:
 
 
 @pytest.mark.parametrize("faults, expected", [
-    ("{type: latency, target: {edge: nope}}", "x.yaml: field 'faults[0].target.edge': fault 'latency': unknown edge"),
-    ("{type: latency, target: {edge: risk}, params: {latncy: 3}}", "field 'faults[0].params.latncy'"),
+    ("{type: latency, target: {edge: nope}}", "x.yaml:4: field 'faults[0].target.edge': fault 'latency': unknown edge"),
+    ("{type: latency, target: {edge: risk}, params: {latncy: 3}}", "x.yaml:4: field 'faults[0].params.latncy'"),
     ("{type: kill, target: {service: risk}}", "field 'faults[0].target': fault 'kill': service 'risk' is supervised"),
 ])
-def test_faults_that_cannot_be_built_are_config_errors(faults: str, expected: str) -> None:
+def test_faults_that_cannot_be_built_are_config_errors(faults: str, expected: str, tmp_path: Path) -> None:
     system = load_text(SYSTEM, SystemSpec, "system.yaml")
-    scenario = load_text(f"title: t\nfaults:\n  - {faults}\n", Scenario, "x.yaml")
+    path = tmp_path / "x.yaml"
+    path.write_text(f"title: t\nfaults:\n  - {{type: latency, target: {{edge: risk}}}}\n  - {faults}\n")
+    scenario = load_text(path.read_text(), Scenario, str(path))
     with pytest.raises(ConfigError) as info:
-        check_against_system([("x", scenario)], [Path("x.yaml")], system)
-    assert expected in str(info.value)
+        check_against_system([("x", scenario)], [path], system)
+    assert expected.replace("faults[0]", "faults[1]") in str(info.value)
 
 
 def test_valid_scenario_passes_and_probe_services_are_checked() -> None:
