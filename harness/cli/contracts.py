@@ -143,7 +143,7 @@ def register(app: typer.Typer) -> None:
                               services=_services(spec, service), report_dir=out, exclude_checks=exclude_checks or ())
         _report(results, out)
 
-    def live(kind: str) -> None:
+    def live(kind: str, doc: str) -> None:
         @group.command(kind)
         def cmd(
             system: Path | None = typer.Option(None, "--system", "-s", help=SYSTEM_HELP),
@@ -156,7 +156,7 @@ def register(app: typer.Typer) -> None:
             seed: int = typer.Option(0, "--seed"),
             out: Path | None = typer.Option(None, "--out", "-o", help="run folder for contracts.json"),
         ) -> None:
-            from harness.contracts import a2a, mcp
+            from harness.contracts.catalog import protocol
 
             _usage((system is None) == (url is None), "give exactly one of --system or --url", "--system/--url")
             _usage(url is not None and bool(service), "--service selects services of --system; with --url "
@@ -166,8 +166,8 @@ def register(app: typer.Typer) -> None:
             _usage(system is not None and baseline is not None, "--baseline goes with --url; with --system "
                    "baselines are read from --contracts DIR", "--baseline/--system")
             if url is not None:
-                check = a2a.check_agent if kind == "a2a" else mcp.check_server
-                results = [check(url, baseline=_load_json(baseline), examples=examples, seed=seed)]
+                results = [protocol(kind).check_url(url, baseline=_load_json(baseline), examples=examples,
+                                                    seed=seed)]
             else:
                 from harness.contracts.run import run_all
 
@@ -177,12 +177,20 @@ def register(app: typer.Typer) -> None:
                                   services=_services(spec, service))
             _report(results, out)
 
-        cmd.__doc__ = ("A2A 1.0: agent card shape, generated SendMessage/GetTask calls, result schemas."
-                       if kind == "a2a" else
-                       "MCP: tools/list, generated tools/call inputs, outputSchema, isError, invalid inputs.")
+        cmd.__doc__ = doc
 
-    live("a2a")
-    live("mcp")
+    # Named here, not read from the catalog, so that `harness --help` need not import every
+    # protocol's libraries; a protocol without a line here is still run by `contracts run`.
+    live("a2a", "A2A 1.0: agent card shape, generated SendMessage/GetTask calls, result schemas.")
+    live("mcp", "MCP: tools/list, generated tools/call inputs, outputSchema, isError, invalid inputs.")
+
+    @group.command("protocols")
+    def protocols_cmd() -> None:
+        """List the contract protocols (suites) the harness knows."""
+        from harness.contracts.catalog import PROTOCOLS
+
+        for proto in PROTOCOLS:
+            typer.echo(f"{proto.name:<10} {proto.summary}")
 
     @group.command("generate")
     def generate_cmd(
@@ -308,4 +316,4 @@ def register(app: typer.Typer) -> None:
         for path in written:
             typer.echo(f"wrote {path}")
 
-    _ = (run_cmd, openapi_cmd, record_cmd, generate_cmd, verify_cmd, diff_cmd, deploy_cmd, snapshot_cmd)
+    _ = (run_cmd, openapi_cmd, protocols_cmd, record_cmd, generate_cmd, verify_cmd, diff_cmd, deploy_cmd, snapshot_cmd)

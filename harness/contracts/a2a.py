@@ -39,8 +39,13 @@ import httpx
 from hypothesis import strategies as st
 
 from harness.contracts._schema import draw, invalid_variants, jsonrpc_problem, samples, violations
+from harness.contracts.compat import Change
+from harness.contracts.deploy import _check_a2a
+from harness.contracts.diff import diff_cards
+from harness.contracts.protocol import CheckOptions, ContractProtocol, InteractionCheck
 from harness.contracts.results import Tally, reason
 from harness.model.scorecard import ContractResult
+from harness.model.system import Service
 
 SKILL_SCHEMA_EXTENSION = "https://harness.dev/a2a/ext/skill-schema/v1"
 CARD_PATH = "/.well-known/agent-card.json"
@@ -191,8 +196,6 @@ def check_agent(base_url: str, *, edge: str = "", baseline: dict[str, Any] | Non
         problems = card_problems(card)
         tally.check("card.shape", not problems, "; ".join(problems))
         if baseline is not None:
-            from harness.contracts.diff import diff_cards
-
             breaking = [str(c) for c in diff_cards(baseline, card) if c.breaking]
             for change in breaking:
                 tally.fail("card.compat", f"breaking change against the baseline card: {change}")
@@ -333,3 +336,37 @@ def _expect_clean_rejection(caller: _Caller, name: str, method: str, params: Any
     state = ((result or {}).get("task") or {}).get("status", {}).get("state") if isinstance(result, dict) else None
     tally.check(f"{name} error", allow_task and state in LEGAL_STATES,
                 f"expected a JSON-RPC error, got result {str(result)[:200]} (request: {req[:300]})")
+
+
+class A2aProtocol(ContractProtocol):
+    """A2A 1.0 agents: agent card shape, generated SendMessage/GetTask calls, card diff."""
+
+    name = "a2a"
+    summary = "A2A 1.0: agent card shape, generated SendMessage/GetTask calls, result schemas."
+    speaks = ("a2a",)
+    needs = "a service with protocol a2a"
+    contract = "A2A agent card"
+    baseline = ("a2a", "card.json")
+
+    def check(self, service: Service, edge: str, options: CheckOptions, baseline: Any) -> ContractResult:
+        return check_agent(service.base_url, edge=edge, examples=options.examples, seed=options.seed,
+                           service=service.name, baseline=baseline)
+
+    def check_url(self, url: str, *, baseline: Any, examples: int, seed: int) -> ContractResult:
+        return check_agent(url, baseline=baseline, examples=examples, seed=seed)
+
+    def contract_url(self, service: Service) -> str:
+        return service.base_url.rstrip("/") + CARD_PATH
+
+    def fetch(self, service: Service, client: httpx.Client, timeout: float) -> Any:
+        return fetch_card(service.base_url, client=client, timeout=timeout)
+
+    def detect(self, doc: Any) -> bool:
+        return isinstance(doc, dict) and "skills" in doc and ("supportedInterfaces" in doc or "url" in doc
+                                                              or "name" in doc)
+
+    def diff(self, old: Any, new: Any) -> list[Change]:
+        return diff_cards(old, new)
+
+    def interaction_check(self, new_doc: Any) -> InteractionCheck:
+        return lambda where, req, resp: _check_a2a(new_doc, where, req, resp)

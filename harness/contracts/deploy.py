@@ -1,7 +1,9 @@
 """Local can-i-deploy: may a new provider version ship, given every recorded consumer pact?
 
-For each interaction a consumer's pact expects from ``provider``, the NEW contract (an
-OpenAPI document, an A2A agent card or an MCP tool list) must still offer it:
+The new contract's protocol (``harness.contracts.catalog``) holds each interaction against
+it (``ContractProtocol.interaction_check``); the built-in rules are here. For each
+interaction a consumer's pact expects from ``provider``, the NEW contract (an OpenAPI
+document, an A2A agent card or an MCP tool list) must still offer it:
 
 - OpenAPI: the operation exists (path templates match recorded paths), the expected
   status is documented, the recorded request body is valid for the new request schema,
@@ -28,8 +30,10 @@ from typing import Any
 
 from harness.contracts._schema import violations
 from harness.contracts.compat import Change, _Refs, compare_schema, infer_schema
-from harness.contracts.diff import _body, _json_schema, _operations, card_schemas, detect_kind, mcp_tools
+from harness.contracts.diff import _body, _json_schema, _operations, card_schemas
 from harness.contracts.pact import pact_files
+from harness.contracts.protocol import ContractProtocol
+from harness.errors import ConfigError
 
 A2A_METHODS = frozenset({
     "SendMessage", "SendStreamingMessage", "GetTask", "ListTasks", "CancelTask", "SubscribeToTask",
@@ -160,13 +164,13 @@ def can_i_deploy(provider: str, new_doc: Any, pacts: list[str | Path]) -> tuple[
     """(interactions checked, changes) of ``new_doc`` against ``provider``'s pacts: every
     breaking change, plus non-breaking "not checked" notes where the contract promises
     nothing about what the consumer received."""
-    kind = detect_kind(new_doc)
-    if kind == "pact":
-        from harness.errors import ConfigError
+    from harness.contracts.catalog import detect  # the catalog's protocols import this module's checks
 
-        raise ConfigError("can-i-deploy needs the provider's new contract (OpenAPI, agent card or tool list), "
-                          "not a pact file")
-    tools = mcp_tools(new_doc) if kind == "mcp" else {}
+    proto = detect(new_doc)
+    check = proto.interaction_check(new_doc)
+    if check is None:
+        raise ConfigError(f"can-i-deploy needs the provider's new contract, not a {proto.contract}: one of "
+                          f"{_provider_contracts()}")
     checked, out = 0, []
     for path in pact_files(pacts):
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -177,12 +181,13 @@ def can_i_deploy(provider: str, new_doc: Any, pacts: list[str | Path]) -> tuple[
             if inter.get("type", "Synchronous/HTTP") != "Synchronous/HTTP":
                 continue
             checked += 1
-            where = f"{consumer} '{inter.get('description')}'"
-            req, resp = inter.get("request") or {}, inter.get("response") or {}
-            if kind == "openapi":
-                out += _check_openapi(new_doc, where, req, resp)
-            elif kind == "a2a":
-                out += _check_a2a(new_doc, where, req, resp)
-            else:
-                out += _check_mcp(tools, where, req, resp)
+            out += check(f"{consumer} '{inter.get('description')}'", inter.get("request") or {},
+                         inter.get("response") or {})
     return checked, out
+
+
+def _provider_contracts() -> str:
+    from harness.contracts.catalog import PROTOCOLS  # the catalog's protocols import this module's checks
+
+    return ", ".join(p.contract for p in PROTOCOLS
+                     if type(p).interaction_check is not ContractProtocol.interaction_check)

@@ -1,7 +1,8 @@
-"""Compatibility diff between two versions of a contract, and a local can-i-deploy.
+"""Compatibility diff between two versions of a contract.
 
-Kinds (auto-detected from content): OpenAPI documents, A2A agent cards, MCP tool lists
-(``{"tools": [...]}``, a bare list, or a ``tools/list`` JSON-RPC response) and Pact files.
+Kinds (auto-detected from content by the protocols of ``harness.contracts.catalog``):
+OpenAPI documents, A2A agent cards, MCP tool lists (``{"tools": [...]}``, a bare list, or a
+``tools/list`` JSON-RPC response) and Pact files.
 Each document is taken apart into its schemas, which ``harness.contracts.compat``
 compares with a direction (input: what callers send; output: what they receive), plus
 the document-level promises: endpoints, status codes, parameters, skills, tools,
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from harness.contracts.compat import Change, _Refs, compare_schema, infer_schema
 from harness.errors import ConfigError
 from harness.model.loader import read_text_file
 
-Kind = Literal["openapi", "a2a", "mcp", "pact"]
+Kind = str  # a protocol name of harness.contracts.catalog
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -44,19 +45,10 @@ def parse_doc(text: str, name: str, *, json_only: bool = False) -> Any:
 
 
 def detect_kind(doc: Any, path: str = "<document>") -> Kind:
-    if isinstance(doc, dict):
-        if "openapi" in doc or "swagger" in doc:
-            return "openapi"
-        if "interactions" in doc and "consumer" in doc and "provider" in doc:
-            return "pact"
-        if "skills" in doc and ("supportedInterfaces" in doc or "url" in doc or "name" in doc):
-            return "a2a"
-        if isinstance(doc.get("tools"), list) or isinstance((doc.get("result") or {}).get("tools"), list):
-            return "mcp"
-    if isinstance(doc, list) and all(isinstance(t, dict) and "inputSchema" in t for t in doc):
-        return "mcp"
-    raise ConfigError("cannot tell what this is: expected an OpenAPI document, an A2A agent card, "
-                      "an MCP tool list or a Pact file", path=path)
+    """The name of the catalog protocol whose document ``doc`` is (ConfigError if none)."""
+    from harness.contracts.catalog import detect  # the catalog's protocols import this module's diffs
+
+    return detect(doc, path).name
 
 
 def mcp_tools(doc: Any) -> dict[str, dict[str, Any]]:
@@ -267,9 +259,10 @@ def diff_pacts(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 
 
 def diff_docs(old: Any, new: Any, *, old_name: str = "OLD", new_name: str = "NEW") -> tuple[Kind, list[Change]]:
-    """Auto-detect the kind of both documents and diff them (they must be the same kind)."""
-    ok, nk = detect_kind(old, old_name), detect_kind(new, new_name)
-    if ok != nk:
-        raise ConfigError(f"cannot compare a {ok} document with a {nk} document", path=new_name)
-    fn = {"openapi": diff_openapi, "a2a": diff_cards, "mcp": diff_tools, "pact": diff_pacts}[ok]
-    return ok, fn(old, new)
+    """Auto-detect the protocol of both documents and diff them (they must be of one protocol)."""
+    from harness.contracts.catalog import detect  # the catalog's protocols import this module's diffs
+
+    ok, nk = detect(old, old_name), detect(new, new_name)
+    if ok is not nk:
+        raise ConfigError(f"cannot compare a {ok.name} document with a {nk.name} document", path=new_name)
+    return ok.name, ok.diff(old, new)

@@ -24,12 +24,18 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from harness.contracts._schema import invalid_variants, jsonrpc_problem, samples, schema_problem, violations
+from harness.contracts.compat import Change
+from harness.contracts.deploy import _check_mcp
+from harness.contracts.diff import diff_tools, mcp_tools
+from harness.contracts.protocol import CheckOptions, ContractProtocol, InteractionCheck
 from harness.contracts.results import Tally, reason
 from harness.model.scorecard import ContractResult
+from harness.model.system import Service
 
 CLIENT_PROTOCOL = "2025-11-25"
 ACCEPT = "application/json, text/event-stream"
@@ -253,3 +259,46 @@ def _expect_rejection(session: McpSession, check: str, name: str, args: Any, tal
     rejected = "error" in body or bool((body.get("result") or {}).get("isError"))
     tally.check(f"{check} rejected", rejected,
                 f"invalid call succeeded: {str(body.get('result'))[:200]} {repro}")
+
+
+def mcp_url(service: Service) -> str:
+    """The MCP endpoint: ``base_url`` itself if it has a path, else ``base_url/mcp``."""
+    path = urlsplit(service.base_url).path
+    return service.base_url if path not in ("", "/") else service.base_url.rstrip("/") + "/mcp"
+
+
+class McpProtocol(ContractProtocol):
+    """MCP servers (streamable HTTP): tools/list, generated tools/call inputs, tool-list diff."""
+
+    name = "mcp"
+    summary = "MCP: tools/list, generated tools/call inputs, outputSchema, isError, invalid inputs."
+    speaks = ("mcp",)
+    needs = "a service with protocol mcp"
+    contract = "MCP tool list"
+    baseline = ("mcp", "tools.json")
+
+    def check(self, service: Service, edge: str, options: CheckOptions, baseline: Any) -> ContractResult:
+        return check_server(mcp_url(service), edge=edge, examples=options.examples, seed=options.seed,
+                            service=service.name, baseline=baseline)
+
+    def check_url(self, url: str, *, baseline: Any, examples: int, seed: int) -> ContractResult:
+        return check_server(url, baseline=baseline, examples=examples, seed=seed)
+
+    def contract_url(self, service: Service) -> str:
+        return mcp_url(service)
+
+    def fetch(self, service: Service, client: httpx.Client, timeout: float) -> Any:
+        _ = client  # an MCP session needs its own client (session headers on every request)
+        return {"tools": list_tools(mcp_url(service), timeout=timeout)}
+
+    def detect(self, doc: Any) -> bool:
+        if isinstance(doc, dict):
+            return isinstance(doc.get("tools"), list) or isinstance((doc.get("result") or {}).get("tools"), list)
+        return isinstance(doc, list) and all(isinstance(t, dict) and "inputSchema" in t for t in doc)
+
+    def diff(self, old: Any, new: Any) -> list[Change]:
+        return diff_tools(old, new)
+
+    def interaction_check(self, new_doc: Any) -> InteractionCheck:
+        tools = mcp_tools(new_doc)
+        return lambda where, req, resp: _check_mcp(tools, where, req, resp)

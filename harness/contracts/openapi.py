@@ -30,12 +30,18 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from harness.contracts.results import Tally, reason
+from harness.contracts.compat import Change
+from harness.contracts.deploy import _check_openapi
+from harness.contracts.diff import diff_openapi, load_doc, parse_doc
+from harness.contracts.protocol import CheckOptions, ContractProtocol, InteractionCheck
+from harness.contracts.results import Tally, failed_result, reason, service_problem
 from harness.errors import ConfigError
 from harness.model.scorecard import ContractResult
+from harness.model.system import Service
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
@@ -77,16 +83,6 @@ def document_problem(url: str, timeout: float = 10.0) -> str | None:
         return f"OpenAPI document {url} declares no paths, so there is nothing to test"
     return None
 
-
-def service_problem(base_url: str, timeout: float = 10.0) -> str | None:
-    """Why the API at ``base_url`` cannot be reached, or None (any HTTP answer means it is up).
-    Needed when the document is a file: the file is readable although the service is down."""
-    try:
-        with httpx.Client(timeout=timeout, trust_env=False) as client:
-            client.get(base_url)
-    except httpx.HTTPError as exc:
-        return f"service {base_url} unreachable: {reason(exc)}"
-    return None
 
 
 def check_openapi(location: str, *, base_url: str | None = None, edge: str = "", max_examples: int = 50,
@@ -178,3 +174,55 @@ def _read_junit(path: Path, tally: Tally, location: str, seed: int) -> None:
             codes = el.get("message", "")
             tally.fail(name, f"{codes}: {text}\n(reproduce the whole run: schemathesis run {location} "
                              f"--seed {seed})")
+
+
+class OpenApiProtocol(ContractProtocol):
+    """REST services with an ``openapi_url``: schemathesis property tests, document diff,
+    can-i-deploy against recorded HTTP interactions."""
+
+    name = "openapi"
+    summary = "REST services' OpenAPI documents: schemathesis property tests (needs an openapi_url)"
+    speaks = ("rest",)
+    requires = "an openapi_url"
+    needs = "a service with an openapi_url"
+    contract = "OpenAPI document"
+    baseline = ("openapi", "json")
+
+    def covers(self, service: Service) -> bool:
+        return service.protocol in self.speaks and bool(service.openapi_url)
+
+    def check(self, service: Service, edge: str, options: CheckOptions, baseline: Any) -> ContractResult:
+        _ = baseline  # schemathesis checks the live document itself; diff compares baselines
+        location = service.openapi_url or ""
+        is_url = location.startswith(("http://", "https://"))
+        try:
+            return check_openapi(location, base_url=None if is_url else service.base_url, edge=edge,
+                                 max_examples=options.openapi_examples, seed=options.seed,
+                                 report_dir=options.report_dir, exclude_checks=options.exclude_checks,
+                                 service=service.name)
+        except ConfigError as exc:  # a missing document file: this service fails, the others still run
+            return failed_result(self.name, edge, "document", f"{service.name}: OpenAPI document {exc}")
+
+    def fetch_contract(self, service: Service, client: httpx.Client, timeout: float) -> tuple[Any, str | None]:
+        url = service.openapi_url or ""
+        if not url.startswith(("http://", "https://")):
+            try:
+                return load_doc(url), None
+            except ConfigError as exc:
+                return None, f"OpenAPI document {exc}"
+        problem = document_problem(url, timeout)
+        if problem is not None:
+            return None, problem
+        try:
+            return parse_doc(client.get(url).text, url), None
+        except (httpx.HTTPError, ConfigError) as exc:
+            return None, f"OpenAPI document {url} is unusable: {exc}"
+
+    def detect(self, doc: Any) -> bool:
+        return isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc)
+
+    def diff(self, old: Any, new: Any) -> list[Change]:
+        return diff_openapi(old, new)
+
+    def interaction_check(self, new_doc: Any) -> InteractionCheck:
+        return lambda where, req, resp: _check_openapi(new_doc, where, req, resp)

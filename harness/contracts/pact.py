@@ -24,6 +24,7 @@ are reported one per line with interaction, field path, expected and actual.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sys
@@ -32,7 +33,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.contracts.results import Tally
+from harness.contracts.compat import Change
+from harness.contracts.diff import diff_pacts
+from harness.contracts.protocol import CheckOptions, ContractProtocol
+from harness.contracts.results import Tally, failed_result, service_problem
 from harness.contracts.traffic import KEEP_REQUEST_HEADERS, Exchange, Shape, group_shapes, read_exchanges
 from harness.errors import ConfigError
 from harness.model.scorecard import ContractResult
@@ -267,8 +271,6 @@ def pact_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def providers_of(files: Iterable[Path]) -> dict[str, list[Path]]:
     """provider name -> the pact files that name it."""
-    import json
-
     out: dict[str, list[Path]] = {}
     for f in files:
         try:
@@ -317,8 +319,6 @@ def _quiet_stdout() -> Iterator[None]:
 def verify_provider(provider: str, base_url: str, pacts: Sequence[Path], *, edge: str = "",
                     state_url: str | None = None, headers: dict[str, str] | None = None) -> ContractResult:
     """Verify the live provider at ``base_url`` against ``pacts`` (files naming it)."""
-    import json
-
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")  # offline: no usage pings from the FFI
     from pact import Verifier
 
@@ -357,3 +357,61 @@ def verify_provider(provider: str, base_url: str, pacts: Sequence[Path], *, edge
     if results.get("result") is False and not errors:
         tally.fail("pact", "verification failed without mismatch details: " + verifier.output(strip_ansi=True)[-500:])
     return tally.result()
+
+
+def verify_pacts(system: SystemSpec, pacts: Sequence[str | Path], *,
+                 services: Sequence[str] | None = None) -> list[ContractResult]:
+    """Verify every provider named in ``pacts`` (files or directories) against ``system``;
+    a provider that is down fails once, naming it and the reason."""
+    existing = [p for p in pacts if Path(p).exists()]
+    if not existing:
+        return []
+    results = []
+    for provider, files in providers_of(pact_files(existing)).items():
+        if services is not None and provider not in services:
+            continue
+        consumers = sorted({json.loads(f.read_text(encoding="utf-8"))["consumer"]["name"] for f in files})
+        edge = ",".join(f"{c}->{provider}" for c in consumers)
+        try:
+            svc = system.service(provider)
+        except KeyError:
+            tally = Tally("pact", edge)
+            tally.fail("provider", f"pact provider {provider!r} is not a service in system.yaml "
+                                   f"(known: {sorted(s.name for s in system.services)})")
+            results.append(tally.result())
+            continue
+        down = service_problem(svc.base_url)
+        if down is not None:  # one clear line instead of one "error sending request" per interaction
+            results.append(failed_result("pact", edge, "service", f"{provider}: {down}"))
+            continue
+        results.append(verify_provider(provider, svc.base_url, files, edge=edge,
+                                       state_url=svc.provider_states_url))
+    return results
+
+
+class PactProtocol(ContractProtocol):
+    """Consumer pacts (generated from recorded traffic) verified against their providers; it
+    checks per provider named in the pact files, not per service, and has no live document."""
+
+    name = "pact"
+    summary = "Pact V4 files generated from recorded traffic, verified against each provider (pact-python)"
+    needs = "pact files"
+    contract = "Pact file"
+
+    def covers(self, service: Any) -> bool:
+        _ = service
+        return False
+
+    def check_system(self, system: SystemSpec, options: CheckOptions) -> list[tuple[set[str], ContractResult]]:
+        return [({part.split("->")[-1] for part in result.edge.split(",")}, result)
+                for result in verify_pacts(system, options.pact_sources(), services=options.services)]
+
+    def nothing_chosen(self, options: CheckOptions) -> str:
+        where = ", ".join(map(str, options.pact_sources()))
+        return f"no pact files naming a service of system.yaml in {where}"
+
+    def detect(self, doc: Any) -> bool:
+        return isinstance(doc, dict) and "interactions" in doc and "consumer" in doc and "provider" in doc
+
+    def diff(self, old: Any, new: Any) -> list[Change]:
+        return diff_pacts(old, new)

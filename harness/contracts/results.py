@@ -1,6 +1,6 @@
 """Collecting contract checks into ``ContractResult`` rows and writing ``contracts.json``.
 
-Every suite (openapi, pact, a2a, mcp, diff) reports through a ``Tally``: one per
+Every suite (a protocol of ``harness.contracts.catalog``, or ``diff``) reports through a ``Tally``: one per
 edge/provider, counting passed checks and keeping each failure with a message precise
 enough to act on (field path, expected vs actual, a reproducer). The scorer copies
 ``contracts.json`` from the run folder into the scorecard, so the report and the gate
@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import httpx
 
@@ -21,7 +20,7 @@ from harness.errors import HarnessError
 from harness.jsontools import write_atomic
 from harness.model.scorecard import ContractCheck, ContractResult
 
-Suite = Literal["openapi", "pact", "a2a", "mcp", "diff"]
+Suite = str  # a protocol name of harness.contracts.catalog, or "diff"
 CONTRACTS_FILE = "contracts.json"
 # A failing property test can produce hundreds of near-identical failures; the
 # scorecard keeps the first ones per edge (the count stays exact).
@@ -98,6 +97,17 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"the server broke the HTTP exchange ({text or type(exc).__name__})"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def service_problem(base_url: str, timeout: float = 10.0) -> str | None:
+    """Why the API at ``base_url`` cannot be reached, or None (any HTTP answer means it is up).
+    Needed when the document is a file: the file is readable although the service is down."""
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            client.get(base_url)
+    except httpx.HTTPError as exc:
+        return f"service {base_url} unreachable: {reason(exc)}"
+    return None
 
 
 def failed_result(suite: Suite, edge: str, name: str, message: str) -> ContractResult:

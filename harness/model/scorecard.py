@@ -163,7 +163,9 @@ class ContractCheck(_Model):
 
 
 class ContractResult(_Model):
-    suite: Literal["openapi", "pact", "a2a", "mcp", "diff"]
+    suite: str = Field(pattern=r"^[a-z][a-z0-9_-]*$",
+                       description="contract protocol (openapi, pact, a2a, mcp or a registered one, "
+                                   "docs/contracts.md) or diff")
     edge: str = Field(description="caller->callee or provider name")
     passed: int = 0
     failed: int = 0

@@ -41,7 +41,9 @@ class ExternalCommands(_Strict):
 class Service(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Literal["orchestrator", "agent"]
-    protocol: Literal["rest", "a2a", "mcp"]
+    protocol: str = Field(pattern=r"^[a-z][a-z0-9_-]*$",
+                          description="rest, a2a, mcp or one a contract protocol speaks (docs/contracts.md); "
+                                      "checked where contracts use it")
     base_url: str
     health_url: str | None = None
     openapi_url: str | None = Field(default=None, description="OpenAPI document of a REST agent")
