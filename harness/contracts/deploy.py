@@ -169,8 +169,8 @@ def can_i_deploy(provider: str, new_doc: Any, pacts: list[str | Path]) -> tuple[
     proto = detect(new_doc)
     check = proto.interaction_check(new_doc)
     if check is None:
-        raise ConfigError(f"can-i-deploy needs the provider's new contract, not a {proto.contract}: one of "
-                          f"{_provider_contracts()}")
+        raise ConfigError(f"can-i-deploy needs the provider's new contract ({_provider_contracts()}), "
+                          f"not a {proto.contract.lower()}")
     checked, out = 0, []
     for path in pact_files(pacts):
         doc = json.loads(path.read_text(encoding="utf-8"))
