@@ -1,0 +1,33 @@
+"""The protocol catalog: every entry is documented, names are unique, and system.yaml's
+service protocols are checked against it where contracts use them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.contracts.catalog import PROTOCOLS, SUITES, check_service_protocols
+from harness.contracts.run import run_all
+from harness.errors import ConfigError
+from harness.model.system import Service, SystemSpec
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "contracts.md"
+
+
+def test_every_protocol_is_documented_with_its_summary() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    assert len(set(SUITES)) == len(SUITES)
+    for proto in PROTOCOLS:
+        assert f"- `{proto.name}`: {proto.summary}" in text, proto.name
+
+
+def test_an_unknown_service_protocol_is_refused_naming_the_field() -> None:
+    system = SystemSpec(name="s", services=[
+        Service(name="a", kind="agent", protocol="a2a", base_url="http://127.0.0.1:1", external=True),
+        Service(name="g", kind="agent", protocol="grpc", base_url="http://127.0.0.1:1", external=True)])
+    with pytest.raises(ConfigError, match=r"service 'g': unknown protocol 'grpc'; known: a2a, mcp, rest") as info:
+        check_service_protocols(system)
+    assert "services[1].protocol" in str(info.value)
+    with pytest.raises(ConfigError, match="unknown protocol 'grpc'"):
+        run_all(system)
