@@ -42,7 +42,7 @@ from harness.contracts._schema import draw, invalid_variants, jsonrpc_problem, s
 from harness.contracts.compat import Change
 from harness.contracts.deploy import _check_a2a
 from harness.contracts.diff import diff_cards
-from harness.contracts.protocol import CheckOptions, ContractProtocol, InteractionCheck
+from harness.contracts.protocol import ContractProtocol, InteractionCheck
 from harness.contracts.results import Tally, reason
 from harness.model.scorecard import ContractResult
 from harness.model.system import Service
@@ -348,12 +348,9 @@ class A2aProtocol(ContractProtocol):
     contract = "A2A agent card"
     baseline = ("a2a", "card.json")
 
-    def check(self, service: Service, edge: str, options: CheckOptions, baseline: Any) -> ContractResult:
-        return check_agent(service.base_url, edge=edge, examples=options.examples, seed=options.seed,
-                           service=service.name, baseline=baseline)
-
-    def check_url(self, url: str, *, baseline: Any, examples: int, seed: int) -> ContractResult:
-        return check_agent(url, baseline=baseline, examples=examples, seed=seed)
+    def check_endpoint(self, url: str, *, baseline: Any, examples: int, seed: int, edge: str = "",
+                       service: str = "") -> ContractResult:
+        return check_agent(url, edge=edge, baseline=baseline, examples=examples, seed=seed, service=service)
 
     def contract_url(self, service: Service) -> str:
         return service.base_url.rstrip("/") + CARD_PATH

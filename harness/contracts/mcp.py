@@ -32,7 +32,7 @@ from harness.contracts._schema import invalid_variants, jsonrpc_problem, samples
 from harness.contracts.compat import Change
 from harness.contracts.deploy import _check_mcp
 from harness.contracts.diff import diff_tools, mcp_tools
-from harness.contracts.protocol import CheckOptions, ContractProtocol, InteractionCheck
+from harness.contracts.protocol import ContractProtocol, InteractionCheck
 from harness.contracts.results import Tally, reason
 from harness.model.scorecard import ContractResult
 from harness.model.system import Service
@@ -277,15 +277,14 @@ class McpProtocol(ContractProtocol):
     contract = "MCP tool list"
     baseline = ("mcp", "tools.json")
 
-    def check(self, service: Service, edge: str, options: CheckOptions, baseline: Any) -> ContractResult:
-        return check_server(mcp_url(service), edge=edge, examples=options.examples, seed=options.seed,
-                            service=service.name, baseline=baseline)
+    def check_endpoint(self, url: str, *, baseline: Any, examples: int, seed: int, edge: str = "",
+                       service: str = "") -> ContractResult:
+        return check_server(url, edge=edge, baseline=baseline, examples=examples, seed=seed, service=service)
 
-    def check_url(self, url: str, *, baseline: Any, examples: int, seed: int) -> ContractResult:
-        return check_server(url, baseline=baseline, examples=examples, seed=seed)
-
-    def contract_url(self, service: Service) -> str:
+    def endpoint(self, service: Service) -> str:
         return mcp_url(service)
+
+    contract_url = endpoint
 
     def fetch(self, service: Service, client: httpx.Client, timeout: float) -> Any:
         _ = client  # an MCP session needs its own client (session headers on every request)

@@ -70,13 +70,23 @@ class ContractProtocol:
         """Does this protocol check ``service`` live (one result per covered service)?"""
         return service.protocol in self.speaks
 
+    def endpoint(self, service: Service) -> str:
+        """The URL ``check_endpoint`` is given for ``service`` (its ``base_url`` unless overridden)."""
+        return service.base_url
+
+    def check_endpoint(self, url: str, *, baseline: Any, examples: int, seed: int, edge: str = "",
+                       service: str = "") -> ContractResult:
+        """Run the checks against the endpoint at ``url``; ``service`` names it in failures."""
+        raise NotImplementedError(f"the {self.name} protocol has no live check of an endpoint")
+
     def check(self, service: Service, edge: str, options: CheckOptions, baseline: Any) -> ContractResult:
         """Run the checks against one covered service; ``baseline`` is its snapshot or None."""
-        raise NotImplementedError(f"the {self.name} protocol has no per-service check")
+        return self.check_endpoint(self.endpoint(service), baseline=baseline, examples=options.examples,
+                                   seed=options.seed, edge=edge, service=service.name)
 
     def check_url(self, url: str, *, baseline: Any, examples: int, seed: int) -> ContractResult:
         """Check the endpoint at ``url`` without a system.yaml (``harness contracts <name> --url``)."""
-        raise NotImplementedError(f"the {self.name} protocol has no check of a bare URL")
+        return self.check_endpoint(url, baseline=baseline, examples=examples, seed=seed)
 
     def check_system(self, system: SystemSpec, options: CheckOptions) -> list[tuple[set[str], ContractResult]]:
         """Checks that are not per service (Pact: per provider named in pact files), each with
