@@ -256,7 +256,8 @@ def register(app: typer.Typer) -> None:
         new: Path = typer.Argument(..., help="the new version of it"),
     ) -> None:
         """List breaking and non-breaking changes (exit 1 if any is breaking)."""
-        from harness.contracts.diff import diff_docs, load_doc
+        from harness.contracts.catalog import diff_docs
+        from harness.contracts.diff import load_doc
 
         kind, changes = diff_docs(load_doc(old), load_doc(new), old_name=str(old), new_name=str(new))
         breaking = [c for c in changes if c.breaking]
@@ -275,7 +276,7 @@ def register(app: typer.Typer) -> None:
         pacts: list[Path] = typer.Option(None, "--pacts", help="pact files/dirs (default contracts/pacts)"),
     ) -> None:
         """Check a new provider version against every recorded consumer pact."""
-        from harness.contracts.deploy import can_i_deploy
+        from harness.contracts.catalog import can_i_deploy
         from harness.contracts.diff import load_doc
         from harness.errors import ConfigError
 

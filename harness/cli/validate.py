@@ -32,6 +32,10 @@ def _check_kinds(model: BaseModel) -> None:
     if isinstance(model, SystemSpec) and model.workflow and model.workflow.engine not in WORKFLOW_ENGINES:
         raise ConfigError(f"unknown workflow engine {model.workflow.engine!r}; known: "
                           f"{', '.join(sorted(WORKFLOW_ENGINES))}", field="workflow.engine")
+    if isinstance(model, SystemSpec):
+        from harness.contracts.catalog import check_service_protocols  # ~3 s (schemathesis): system files only
+
+        check_service_protocols(model)
     if not isinstance(model, Scenario):
         return
     checks = [(f"faults[{i}]", check_fault, fault) for i, fault in enumerate(model.faults)]

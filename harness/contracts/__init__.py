@@ -19,8 +19,8 @@ See docs/contracts.md.
 """
 
 from harness.contracts.a2a import check_agent
-from harness.contracts.deploy import can_i_deploy
-from harness.contracts.diff import Change, diff_docs, load_doc
+from harness.contracts.catalog import can_i_deploy, diff_docs
+from harness.contracts.diff import Change, load_doc
 from harness.contracts.mcp import check_server
 from harness.contracts.openapi import check_openapi
 from harness.contracts.pact import generate_pacts, verify_provider

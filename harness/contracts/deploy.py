@@ -23,17 +23,12 @@ so the very document a provider runs with can always deploy.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 from harness.contracts._schema import violations
 from harness.contracts.compat import Change, _Refs, compare_schema, infer_schema
 from harness.contracts.diff import _body, _json_schema, _operations, card_schemas
-from harness.contracts.pact import pact_files
-from harness.contracts.protocol import ContractProtocol
-from harness.errors import ConfigError
 
 A2A_METHODS = frozenset({
     "SendMessage", "SendStreamingMessage", "GetTask", "ListTasks", "CancelTask", "SubscribeToTask",
@@ -160,34 +155,3 @@ def _check_mcp(tools: dict[str, dict[str, Any]], where: str, req: dict[str, Any]
     return out
 
 
-def can_i_deploy(provider: str, new_doc: Any, pacts: list[str | Path]) -> tuple[int, list[Change]]:
-    """(interactions checked, changes) of ``new_doc`` against ``provider``'s pacts: every
-    breaking change, plus non-breaking "not checked" notes where the contract promises
-    nothing about what the consumer received."""
-    from harness.contracts.catalog import detect  # the catalog's protocols import this module's checks
-
-    proto = detect(new_doc)
-    check = proto.interaction_check(new_doc)
-    if check is None:
-        raise ConfigError(f"can-i-deploy needs the provider's new contract ({_provider_contracts()}), "
-                          f"not a {proto.contract.lower()}")
-    checked, out = 0, []
-    for path in pact_files(pacts):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if (doc.get("provider") or {}).get("name") != provider:
-            continue
-        consumer = (doc.get("consumer") or {}).get("name", "?")
-        for inter in doc.get("interactions") or []:
-            if inter.get("type", "Synchronous/HTTP") != "Synchronous/HTTP":
-                continue
-            checked += 1
-            out += check(f"{consumer} '{inter.get('description')}'", inter.get("request") or {},
-                         inter.get("response") or {})
-    return checked, out
-
-
-def _provider_contracts() -> str:
-    from harness.contracts.catalog import PROTOCOLS  # the catalog's protocols import this module's checks
-
-    return ", ".join(p.contract for p in PROTOCOLS
-                     if type(p).interaction_check is not ContractProtocol.interaction_check)

@@ -44,13 +44,6 @@ def parse_doc(text: str, name: str, *, json_only: bool = False) -> Any:
     return _plain(parse_yaml_text(text, name))
 
 
-def detect_kind(doc: Any, path: str = "<document>") -> Kind:
-    """The name of the catalog protocol whose document ``doc`` is (ConfigError if none)."""
-    from harness.contracts.catalog import detect  # the catalog's protocols import this module's diffs
-
-    return detect(doc, path).name
-
-
 def mcp_tools(doc: Any) -> dict[str, dict[str, Any]]:
     """Tool name -> tool dict from any of the accepted MCP tool-list shapes."""
     if isinstance(doc, dict):
@@ -258,11 +251,3 @@ def diff_pacts(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return out
 
 
-def diff_docs(old: Any, new: Any, *, old_name: str = "OLD", new_name: str = "NEW") -> tuple[Kind, list[Change]]:
-    """Auto-detect the protocol of both documents and diff them (they must be of one protocol)."""
-    from harness.contracts.catalog import detect  # the catalog's protocols import this module's diffs
-
-    ok, nk = detect(old, old_name), detect(new, new_name)
-    if ok is not nk:
-        raise ConfigError(f"cannot compare a {ok.name} document with a {nk.name} document", path=new_name)
-    return ok.name, ok.diff(old, new)

@@ -31,3 +31,17 @@ def test_an_unknown_service_protocol_is_refused_naming_the_field() -> None:
     assert "services[1].protocol" in str(info.value)
     with pytest.raises(ConfigError, match="unknown protocol 'grpc'"):
         run_all(system)
+
+
+def test_harness_validate_refuses_an_unknown_service_protocol_with_its_line(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "system.yaml"
+    path.write_text('name: demo\nservices:\n'
+                    '  - {name: o, kind: orchestrator, protocol: rest, base_url: "http://127.0.0.1:1",\n'
+                    '     external: true}\n'
+                    '  - {name: g, kind: agent, protocol: grpc, base_url: "http://127.0.0.1:2", external: true}\n')
+    done = subprocess.run([sys.executable, "-m", "harness", "validate", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert f"{path}:5: field 'services[1].protocol': service 'g': unknown protocol 'grpc'" in done.stderr

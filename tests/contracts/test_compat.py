@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
+from harness.contracts.catalog import can_i_deploy, diff_docs
 from harness.contracts.compat import compare_schema, type_change
-from harness.contracts.deploy import can_i_deploy
-from harness.contracts.diff import diff_docs, diff_openapi
+from harness.contracts.diff import diff_openapi
 from harness.contracts.pact import generate_pacts
 from tests.contracts.apps import serve, untyped_app
 from tests.contracts.recording import RecordingClient

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
-from harness.contracts.diff import compare_schema, detect_kind, diff_cards, diff_docs, diff_openapi, diff_tools
+from harness.contracts.catalog import detect_kind, diff_docs
+from harness.contracts.diff import compare_schema, diff_cards, diff_openapi, diff_tools
 from harness.errors import ConfigError
 
 # JSON Schemas built from a small grammar: enough variety to exercise every rule.
@@ -162,7 +163,7 @@ def _http(method: str, path: str, req: Any, status: int, resp: Any) -> dict[str,
 
 
 def test_can_i_deploy_openapi(tmp_path: Path) -> None:
-    from harness.contracts.deploy import can_i_deploy
+    from harness.contracts.catalog import can_i_deploy
     from tests.contracts.apps import rest_app
 
     pacts = [_pact_file(tmp_path, "intake", [
@@ -187,7 +188,7 @@ def test_can_i_deploy_openapi(tmp_path: Path) -> None:
 
 
 def test_can_i_deploy_mcp(tmp_path: Path) -> None:
-    from harness.contracts.deploy import can_i_deploy
+    from harness.contracts.catalog import can_i_deploy
 
     call = _http("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                                   "params": {"name": "pay", "arguments": {"amount": 5}}}, 200,
