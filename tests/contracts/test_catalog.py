@@ -16,10 +16,12 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "contracts.md"
 
 
 def test_every_protocol_is_documented_with_its_summary() -> None:
-    text = DOCS.read_text(encoding="utf-8")
+    """A protocol's summary is its documentation (``harness contracts protocols``), so a new one
+    is a module and a registration; docs/contracts.md points to the command."""
+    assert "harness contracts protocols" in DOCS.read_text(encoding="utf-8")
     assert len(set(SUITES)) == len(SUITES)
     for proto in PROTOCOLS:
-        assert f"- `{proto.name}`: {proto.summary}" in text, proto.name
+        assert proto.name.isidentifier() and proto.summary.strip(), proto
 
 
 def test_an_unknown_service_protocol_is_refused_naming_the_field() -> None:
