@@ -84,7 +84,7 @@ def test_bad_folder_is_one_line_exit_2(run_dir: Path, breakage: str, message: st
     elif breakage == "empty-journal":
         (run_dir / "journal.jsonl").write_text("not json\n")
     elif breakage == "bad-contracts":
-        (run_dir / "contracts.json").write_text(json.dumps([{"suite": "soap", "edge": "x"}]))
+        (run_dir / "contracts.json").write_text(json.dumps([{"suite": "Not A Suite", "edge": "x"}]))
     elif breakage == "bad-policy":
         (run_dir / "policies" / "p.cedar").write_text("permit(principal, action")
     elif breakage == "bad-entities":
