@@ -133,6 +133,8 @@ def create_app(cfg: OrchestratorConfig) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": answer the documented 422
+            return client_error(422, [{"loc": ["body"], "msg": str(exc.detail), "type": "json_invalid"}])
         if 400 <= exc.status_code < 500:
             return client_error(exc.status_code, exc.detail)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
