@@ -49,15 +49,15 @@ def _check_kinds(model: BaseModel) -> None:
 
 def validate_with_catalogs(path: Path) -> BaseModel:
     """A system or scenario file checked against the models and the catalogs; errors name file, line, field."""
-    from harness.model.loader import line_of_field, parse_yaml_text, read_text_file, validate_file
+    from harness.model.loader import error_at_field, validate_file
 
     model = validate_file(path)
     try:
         _check_kinds(model)
     except ConfigError as exc:
-        tree = parse_yaml_text(read_text_file(path), str(path))
-        line = line_of_field(tree, exc.field) if exc.field else None
-        raise ConfigError(exc.detail, path=str(path), line=line, field=exc.field) from None
+        if exc.field:
+            raise error_at_field(path, exc.field, exc.detail) from None
+        raise ConfigError(exc.detail, path=str(path)) from None
     return model
 
 

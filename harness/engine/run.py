@@ -33,7 +33,7 @@ from harness.faults.catalog import build_fault
 from harness.faults.ledger import CleanupLedger, cleanup
 from harness.faults.session import FaultSession
 from harness.load import LoadGenerator
-from harness.model.loader import line_of_field, load_scenario, parse_yaml_text, read_text_file
+from harness.model.loader import error_at_field, load_scenario
 from harness.model.scenario import LoadProfile, Scenario
 from harness.model.system import SystemSpec
 from harness.report import write_reports
@@ -133,19 +133,10 @@ def check_against_system(scenarios: list[tuple[str, Scenario]], paths: Sequence[
             try:  # building is side-effect free; injecting happens later
                 build_fault(fault, system, fault_id=f"{name}-check-{i}", ttl_s=1.0, supervisor=supervisor)
             except ConfigError as exc:
-                raise _at_field(path, f"faults[{i}].{exc.field}" if exc.field else f"faults[{i}]", exc.detail) from None
+                where = f"faults[{i}].{exc.field}" if exc.field else f"faults[{i}]"
+                raise error_at_field(path, where, exc.detail) from None
             except FaultError as exc:
-                raise _at_field(path, f"faults[{i}].target", str(exc)) from None
-
-
-def _at_field(path: Path, field: str, detail: str) -> ConfigError:
-    """A ``ConfigError`` naming the file, the field and the field's line in it (when the file
-    can still be read: it was parsed a moment ago)."""
-    try:
-        line = line_of_field(parse_yaml_text(read_text_file(path), str(path)), field)
-    except ConfigError:
-        line = None
-    return ConfigError(detail, path=str(path), line=line, field=field)
+                raise error_at_field(path, f"faults[{i}].target", str(exc)) from None
 
 
 def _versions() -> dict[str, str]:

@@ -117,6 +117,16 @@ def load_text(text: str, model: type[M], path: str = "<string>") -> M:
     return validate_tree(parse_yaml_text(text, path), model, path)
 
 
+def error_at_field(path: str | Path, field: str, detail: str) -> ConfigError:
+    """A ``ConfigError`` naming ``path``, ``field`` and the field's line in the file (no line
+    when the file can no longer be read or parsed: the error is still worth raising)."""
+    try:
+        line = line_of_field(parse_yaml_text(read_text_file(path), str(path)), field)
+    except ConfigError:
+        line = None
+    return ConfigError(detail, path=str(path), line=line, field=field)
+
+
 def read_text_file(path: str | Path, what: str = "file") -> str:
     """A UTF-8 text file's content; ConfigError naming the file (exit 2) when it cannot be read."""
     p = Path(path)

@@ -50,12 +50,12 @@ def write_reports(run_dir: Path, *, history: Path | None, baseline: Scorecard | 
         available, plugin_error = {r.name: r for r in BUILTINS}, exc
     chosen = _choose(available, formats, allure=allure)
     for reporter in chosen:
-        if reporter in BUILTINS:
-            out[reporter.name] = reporter.write(ctx)
-            continue
         try:
             out[reporter.name] = reporter.write(ctx)
-        except Exception as exc:  # a user's format: report it by name, keep the others
+        except Exception as exc:
+            if reporter in BUILTINS:
+                raise  # our own bug: its traceback is what a maintainer needs
+            # a user's format: report it by name, keep the others
             plugin_error = plugin_error or ConfigError(
                 f"report format {reporter.name!r} failed: {type(exc).__name__}: {exc}")
     if plugin_error is not None:
